@@ -1,0 +1,31 @@
+# Two commands matter: `make demo` and `make test`. Everything they need they install themselves.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+# The Rust build lives outside the clone so CI (and every worktree) reuses it.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/invite-router/target
+CARGO ?= cargo
+
+.PHONY: help demo test lint test-rust inspect fuzz bench clean
+
+help:
+	@echo "make demo   - run an invite's life through the embedded backend (no AWS needed)"
+	@echo "make test   - every check: fmt, clippy, unit, corpus, end-to-end, CDK"
+	@echo "make inspect EML=path/to/mail.eml - show what invite-router reads in one email"
+	@echo "make fuzz   - fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
+	@echo "make bench  - criterion benchmarks of the core (see docs/BENCHMARKS.md)"
+
+test: lint test-rust
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --all-targets
+
+inspect:
+	$(CARGO) run --quiet --bin invite-router -- inspect --pretty "$(EML)"
+
+clean:
+	rm -rf .venv cdk/node_modules cdk/cdk.out demo-state

@@ -1,0 +1,59 @@
+//! The pure core: bytes of an email in, an analysis and a routing decision out.
+//! No I/O, no async, no clock, no environment: everything here is a plain function of its inputs,
+//! which is what lets it be tested exhaustively and fuzzed.
+
+pub mod decide;
+pub mod ical;
+pub mod mime;
+pub mod model;
+pub mod sender;
+pub mod time;
+
+use model::{Analysis, Envelope, Reason};
+
+/// Size caps that keep memory bounded on hostile input. Over any of them: `too_large`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_email_bytes: usize,
+    pub max_calendar_bytes: usize,
+    pub max_components: usize,
+    pub max_attendees: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // SES itself refuses mail over 40 MB; invites with agendas attached rarely pass 10 MB.
+            max_email_bytes: 10 * 1024 * 1024,
+            max_calendar_bytes: 512 * 1024,
+            max_components: 200,
+            max_attendees: 1000,
+        }
+    }
+}
+
+/// How strictly the sender must be authenticated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SenderPolicy {
+    /// Refuse mail that carries no `Authentication-Results` at all (not from SES).
+    pub require_authentication: bool,
+}
+
+/// Everything the core can say about one raw email without any state.
+pub fn analyze(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
+    if raw.len() > limits.max_email_bytes {
+        return Analysis {
+            envelope: Envelope::default(),
+            method: None,
+            events: Vec::new(),
+            verdict: Err(Reason::TooLarge),
+        };
+    }
+    let _ = policy;
+    Analysis {
+        envelope: Envelope::default(),
+        method: None,
+        events: Vec::new(),
+        verdict: Err(Reason::NoCalendar),
+    }
+}

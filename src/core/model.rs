@@ -1,0 +1,492 @@
+//! The types every other part of invite-router speaks: what an email says (`Analysis`), what the
+//! ledger remembers (`RecordState`), what the rules decide (`Decision`) and what subscribers receive
+//! (`EventMessage`, `RejectedMessage`). Plain data, no behaviour beyond ordering and naming.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why a request was refused or not acted on. The snake_case names are a public contract
+/// (CLI output, the `rejected` topic, logs): never rename one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    NoCalendar,
+    MalformedCalendar,
+    MissingMethod,
+    UnsupportedMethod,
+    MissingUid,
+    MultipleUids,
+    SenderNotOrganizer,
+    TooLarge,
+    Spam,
+    Virus,
+    SenderUnauthenticated,
+    /// A CANCEL for a UID never seen: ignored, but remembered as a tombstone.
+    UnknownEvent,
+}
+
+impl Reason {
+    pub const ALL: [Reason; 12] = [
+        Reason::NoCalendar,
+        Reason::MalformedCalendar,
+        Reason::MissingMethod,
+        Reason::UnsupportedMethod,
+        Reason::MissingUid,
+        Reason::MultipleUids,
+        Reason::SenderNotOrganizer,
+        Reason::TooLarge,
+        Reason::Spam,
+        Reason::Virus,
+        Reason::SenderUnauthenticated,
+        Reason::UnknownEvent,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::NoCalendar => "no_calendar",
+            Reason::MalformedCalendar => "malformed_calendar",
+            Reason::MissingMethod => "missing_method",
+            Reason::UnsupportedMethod => "unsupported_method",
+            Reason::MissingUid => "missing_uid",
+            Reason::MultipleUids => "multiple_uids",
+            Reason::SenderNotOrganizer => "sender_not_organizer",
+            Reason::TooLarge => "too_large",
+            Reason::Spam => "spam",
+            Reason::Virus => "virus",
+            Reason::SenderUnauthenticated => "sender_unauthenticated",
+            Reason::UnknownEvent => "unknown_event",
+        }
+    }
+
+    /// Whether the sender is told through the `rejected` topic. Never for mail whose sender we
+    /// cannot trust (spam, virus, failed authentication): answering it would be backscatter.
+    pub fn notify_sender(self) -> bool {
+        !matches!(
+            self,
+            Reason::Spam | Reason::Virus | Reason::SenderUnauthenticated | Reason::UnknownEvent
+        )
+    }
+
+    /// One sentence for the organizer, in the `rejected` message.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            Reason::NoCalendar => {
+                "Your email did not contain a calendar invitation (no text/calendar or .ics part)."
+            }
+            Reason::MalformedCalendar => {
+                "The calendar invitation in your email could not be read, has no event in it, or its copies disagree."
+            }
+            Reason::MissingMethod => {
+                "The calendar invitation does not say whether it is a request or a cancellation (no METHOD)."
+            }
+            Reason::UnsupportedMethod => {
+                "Only meeting requests and cancellations are accepted; this calendar message is neither."
+            }
+            Reason::MissingUid => "The calendar event has no UID, so it cannot be tracked.",
+            Reason::MultipleUids => {
+                "The invitation holds events with different UIDs; send one meeting per email."
+            }
+            Reason::SenderNotOrganizer => {
+                "Only the meeting's organizer (or their delegate) may create, change or cancel it."
+            }
+            Reason::TooLarge => "The email or its calendar part is larger than this service accepts.",
+            Reason::Spam => "The email was classified as spam.",
+            Reason::Virus => "The email was found to carry a virus.",
+            Reason::SenderUnauthenticated => "The sender of the email could not be authenticated.",
+            Reason::UnknownEvent => "The cancelled event was never scheduled here.",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// The iTIP METHOD, upper-cased. Only REQUEST and CANCEL are acted on.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Method {
+    Request,
+    Cancel,
+    Other(String),
+}
+
+impl Method {
+    pub fn parse(value: &str) -> Method {
+        let upper = value.trim().to_ascii_uppercase();
+        match upper.as_str() {
+            "REQUEST" => Method::Request,
+            "CANCEL" => Method::Cancel,
+            _ => Method::Other(upper),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Cancel => "CANCEL",
+            Method::Other(other) => other,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Method {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for Method {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Ok(Method::parse(&text))
+    }
+}
+
+/// A point in time as iCalendar can express it. Serialized as DESIGN.md says: UTC instants as
+/// `2026-12-01T18:00:00Z`, dates as `2026-12-24`, floating times as `2026-12-01T10:00:00`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventTime {
+    Utc(DateTime<Utc>),
+    Date(NaiveDate),
+    Floating(NaiveDateTime),
+}
+
+impl EventTime {
+    pub fn is_date(&self) -> bool {
+        matches!(self, EventTime::Date(_))
+    }
+
+    /// Parses the serialized form back (used by the ledger and tests).
+    pub fn parse(text: &str) -> Option<EventTime> {
+        if let Some(stripped) = text.strip_suffix('Z') {
+            return NaiveDateTime::parse_from_str(stripped, "%Y-%m-%dT%H:%M:%S")
+                .ok()
+                .map(|naive| EventTime::Utc(naive.and_utc()));
+        }
+        if text.len() == 10 {
+            return NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                .ok()
+                .map(EventTime::Date);
+        }
+        NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+            .ok()
+            .map(EventTime::Floating)
+    }
+}
+
+impl fmt::Display for EventTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EventTime::Utc(instant) => write!(f, "{}", instant.format("%Y-%m-%dT%H:%M:%SZ")),
+            EventTime::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
+            EventTime::Floating(naive) => write!(f, "{}", naive.format("%Y-%m-%dT%H:%M:%S")),
+        }
+    }
+}
+
+impl Serialize for EventTime {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventTime {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        EventTime::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("not an event time: {text:?}")))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organizer {
+    /// Lower-case address, without `mailto:`.
+    pub address: String,
+    pub name: Option<String>,
+    /// Lower-case address of the delegate allowed to send for the organizer.
+    pub sent_by: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attendee {
+    pub address: String,
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub partstat: Option<String>,
+    pub rsvp: Option<bool>,
+}
+
+/// One VEVENT of an iTIP message, normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventComponent {
+    pub uid: Option<String>,
+    pub recurrence_id: Option<EventTime>,
+    pub sequence: u32,
+    pub dtstamp: Option<DateTime<Utc>>,
+    pub status: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub start: Option<EventTime>,
+    pub end: Option<EventTime>,
+    pub all_day: bool,
+    /// The zone the start was written in, as an IANA name when it could be resolved to one,
+    /// else the TZID as written.
+    pub time_zone: Option<String>,
+    pub rrule: Option<String>,
+    pub exdates: Vec<EventTime>,
+    pub organizer: Option<Organizer>,
+    pub attendees: Vec<Attendee>,
+    pub conference_url: Option<String>,
+}
+
+impl EventComponent {
+    pub fn version(&self) -> Version {
+        Version {
+            sequence: self.sequence,
+            dtstamp: self.dtstamp,
+        }
+    }
+}
+
+/// The envelope facts the pipeline reports about an email, whatever its calendar says.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// Lower-case From address.
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+    pub message_id: Option<String>,
+}
+
+/// Everything the core learned from one email: its envelope, its iTIP content, and whether it is
+/// acceptable at all (before the ledger is consulted).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub envelope: Envelope,
+    pub method: Option<Method>,
+    pub events: Vec<EventComponent>,
+    /// `Err(reason)` when the email must be refused without looking at the ledger.
+    pub verdict: Result<(), Reason>,
+}
+
+impl Analysis {
+    /// The component that speaks for the message: the master (no RECURRENCE-ID) if there is one,
+    /// else the first.
+    pub fn primary(&self) -> Option<&EventComponent> {
+        self.events
+            .iter()
+            .find(|event| event.recurrence_id.is_none())
+            .or_else(|| self.events.first())
+    }
+
+    pub fn organizer(&self) -> Option<&Organizer> {
+        self.primary().and_then(|event| event.organizer.as_ref())
+    }
+}
+
+/// A component's version, ordered as RFC 5546 orders them: SEQUENCE first, then DTSTAMP.
+/// A missing DTSTAMP sorts before any present one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Version {
+    pub sequence: u32,
+    pub dtstamp: Option<DateTime<Utc>>,
+}
+
+/// The ledger key: one record per (UID, RECURRENCE-ID). The recurrence id is kept in its
+/// serialized form so that every backend stores the same string.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventKey {
+    pub uid: String,
+    pub recurrence_id: Option<String>,
+}
+
+impl EventKey {
+    pub fn new(uid: &str, recurrence_id: Option<&EventTime>) -> EventKey {
+        EventKey {
+            uid: uid.to_owned(),
+            recurrence_id: recurrence_id.map(ToString::to_string),
+        }
+    }
+
+    pub fn series(&self) -> EventKey {
+        EventKey {
+            uid: self.uid.clone(),
+            recurrence_id: None,
+        }
+    }
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.recurrence_id {
+            Some(rid) => write!(f, "{} @ {}", self.uid, rid),
+            None => f.write_str(&self.uid),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RecordStatus {
+    Active,
+    Cancelled,
+    /// A CANCEL arrived for an event never seen; kept so a late, older REQUEST is stale.
+    Tombstone,
+}
+
+/// What the ledger remembers of one (UID, RECURRENCE-ID), as far as the rules care.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordState {
+    pub organizer: Option<String>,
+    pub status: RecordStatus,
+    pub version: Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Route {
+    Create,
+    Update,
+    Cancel,
+    Duplicate,
+    Stale,
+    Ignored,
+    Invalid,
+}
+
+impl Route {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Create => "create",
+            Route::Update => "update",
+            Route::Cancel => "cancel",
+            Route::Duplicate => "duplicate",
+            Route::Stale => "stale",
+            Route::Ignored => "ignored",
+            Route::Invalid => "invalid",
+        }
+    }
+
+    /// The event topic a route publishes to, if any.
+    pub fn topic(self) -> Option<Topic> {
+        match self {
+            Route::Create => Some(Topic::Create),
+            Route::Update => Some(Topic::Update),
+            Route::Cancel => Some(Topic::Cancel),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Topic {
+    Create,
+    Update,
+    Cancel,
+    Rejected,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 4] = [Topic::Create, Topic::Update, Topic::Cancel, Topic::Rejected];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Create => "create",
+            Topic::Update => "update",
+            Topic::Cancel => "cancel",
+            Topic::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What happens to one component of the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    /// Index into `Analysis::events`.
+    pub component: usize,
+    pub key: EventKey,
+    pub route: Route,
+    pub reason: Option<Reason>,
+    /// The state to write to the ledger for `key`, conditionally on the state read. `None`: no write.
+    pub new_state: Option<RecordState>,
+}
+
+/// The verdict on a whole message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    pub route: Route,
+    pub reason: Option<Reason>,
+    pub notify_sender: bool,
+    pub transitions: Vec<Transition>,
+}
+
+impl Decision {
+    pub fn refused(reason: Reason) -> Decision {
+        Decision {
+            route: Route::Invalid,
+            reason: Some(reason),
+            notify_sender: reason.notify_sender(),
+            transitions: Vec::new(),
+        }
+    }
+}
+
+/// Version of the published JSON; bump with a new `schemas/*.vN.json` when a field changes meaning.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Where a published message came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceInfo {
+    pub bucket: Option<String>,
+    pub key: String,
+    pub message_id: Option<String>,
+    pub sender: Option<String>,
+    pub subject: Option<String>,
+}
+
+/// The body published to the create, update and cancel topics.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMessage {
+    pub schema_version: u32,
+    pub route: Route,
+    /// Same transition, same id: subscribers drop repeats by it.
+    pub dedupe_id: String,
+    pub method: Method,
+    pub event: EventComponent,
+    pub source: SourceInfo,
+}
+
+/// The body published to the `rejected` topic, for the organizer to be told why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedMessage {
+    pub schema_version: u32,
+    pub dedupe_id: String,
+    pub sender: String,
+    pub reason: Reason,
+    pub explanation: String,
+    pub subject: Option<String>,
+    pub source: SourceInfo,
+}

@@ -1,0 +1,134 @@
+//! The service's view of the outside world: four small traits, each implemented over AWS
+//! (`crate::aws`) and over local files (`crate::local`). Every failure says whether a retry can
+//! help, because that decides whether an SQS message is deleted or left in the queue.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::model::{EventKey, RecordState, Topic};
+
+/// A failure of a port call.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    /// Throttling, 5xx, timeouts, network, a lost conditional-write race: retrying may succeed.
+    #[error("{operation} failed transiently: {detail}")]
+    Transient {
+        operation: &'static str,
+        detail: String,
+    },
+    /// A missing object, a refused request, bad input: retrying will fail the same way.
+    #[error("{operation} failed permanently: {detail}")]
+    Permanent {
+        operation: &'static str,
+        detail: String,
+    },
+}
+
+impl PortError {
+    pub fn transient(operation: &'static str, detail: impl Into<String>) -> PortError {
+        PortError::Transient {
+            operation,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn permanent(operation: &'static str, detail: impl Into<String>) -> PortError {
+        PortError::Permanent {
+            operation,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        matches!(self, PortError::Transient { .. })
+    }
+}
+
+/// Where one raw email lives.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MailSource {
+    /// The S3 bucket; `None` on the embedded backend, where `key` is a file path.
+    pub bucket: Option<String>,
+    pub key: String,
+}
+
+/// An outgoing message committed to the ledger before it is published, so that a crash between
+/// commit and publish cannot lose it: whoever reads the record next publishes it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboxEntry {
+    pub topic: Topic,
+    pub dedupe_id: String,
+    /// The JSON body, exactly as it is published.
+    pub body: String,
+    /// SNS message attributes (`route`, `method`).
+    pub attributes: Vec<(String, String)>,
+}
+
+/// One ledger item as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoredRecord {
+    pub key: EventKey,
+    pub state: RecordState,
+    /// Bumped by every write; conditional writes compare it.
+    pub revision: u64,
+    pub last_source_key: Option<String>,
+    /// RFC 3339 UTC, set by the service's clock.
+    pub updated_at: String,
+    pub outbox: Option<OutboxEntry>,
+}
+
+/// A conditional write: succeed only if the item still has `expected_revision`
+/// (`None`: the item must not exist yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerWrite {
+    pub expected_revision: Option<u64>,
+    pub record: StoredRecord,
+}
+
+/// The outcome of a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitOutcome {
+    Committed,
+    /// Another worker changed one of the items since it was read; nothing was written.
+    Conflict,
+}
+
+pub trait MailStore: Send + Sync {
+    fn fetch(&self, source: &MailSource) -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
+}
+
+pub trait Ledger: Send + Sync {
+    /// The stored items for these keys, in the same order; `None` where there is none.
+    fn read(
+        &self,
+        keys: &[EventKey],
+    ) -> impl Future<Output = Result<Vec<Option<StoredRecord>>, PortError>> + Send;
+
+    /// All writes or none, each conditional on its expected revision.
+    fn commit(
+        &self,
+        writes: &[LedgerWrite],
+    ) -> impl Future<Output = Result<CommitOutcome, PortError>> + Send;
+
+    /// Removes the outbox entry of `key` if it is still the one with `dedupe_id`.
+    fn clear_outbox(
+        &self,
+        key: &EventKey,
+        dedupe_id: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait Publisher: Send + Sync {
+    fn publish(
+        &self,
+        topic: Topic,
+        body: &str,
+        attributes: &[(String, String)],
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait Queue: Send + Sync {
+    /// Deletes a processed message by its receipt handle.
+    fn delete(&self, receipt_handle: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
