@@ -95,7 +95,8 @@ pub enum CommitOutcome {
 }
 
 pub trait MailStore: Send + Sync {
-    fn fetch(&self, source: &MailSource) -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
+    fn fetch(&self, source: &MailSource)
+    -> impl Future<Output = Result<Vec<u8>, PortError>> + Send;
 }
 
 pub trait Ledger: Send + Sync {

@@ -1,1 +1,44 @@
-fn main(){}
+//! The command-line entry: `inspect` shows what the core reads in an email, without any state.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "invite-router",
+    version,
+    about = "Calendar-invite emails in, ordered event messages out"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print what invite-router reads in one email, as one JSON object (no state is touched).
+    Inspect {
+        file: PathBuf,
+        /// Indent the JSON for reading.
+        #[arg(long)]
+        pretty: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(usage) => {
+            let _ = usage.print();
+            return if usage.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    match cli.command {
+        Command::Inspect { file, pretty } => invite_router::cli::inspect(&file, pretty),
+    }
+}

@@ -6,6 +6,7 @@ pub mod decide;
 pub mod ical;
 pub mod mime;
 pub mod model;
+pub mod report;
 pub mod sender;
 pub mod time;
 

@@ -91,7 +91,9 @@ impl Reason {
             Reason::SenderNotOrganizer => {
                 "Only the meeting's organizer (or their delegate) may create, change or cancel it."
             }
-            Reason::TooLarge => "The email or its calendar part is larger than this service accepts.",
+            Reason::TooLarge => {
+                "The email or its calendar part is larger than this service accepts."
+            }
             Reason::Spam => "The email was classified as spam.",
             Reason::Virus => "The email was found to carry a virus.",
             Reason::SenderUnauthenticated => "The sender of the email could not be authenticated.",
