@@ -4,6 +4,7 @@
 
 pub mod decide;
 pub mod ical;
+pub mod message;
 pub mod mime;
 pub mod model;
 pub mod report;
