@@ -1,0 +1,298 @@
+//! The Lambda's configuration: read once from the environment at start. Every missing or
+//! malformed variable is reported at once, by name, so a bad deployment is fixed in one go.
+
+use std::fmt;
+
+use crate::core::model::Topic;
+use crate::core::{Limits, SenderPolicy};
+
+/// Names of the environment variables, as documented in docs/PIPELINE.md.
+pub const CREATE_TOPIC_ARN: &str = "CREATE_TOPIC_ARN";
+pub const UPDATE_TOPIC_ARN: &str = "UPDATE_TOPIC_ARN";
+pub const CANCEL_TOPIC_ARN: &str = "CANCEL_TOPIC_ARN";
+pub const REJECTED_TOPIC_ARN: &str = "REJECTED_TOPIC_ARN";
+pub const LEDGER_TABLE: &str = "LEDGER_TABLE";
+pub const QUEUE_URL: &str = "QUEUE_URL";
+pub const MAX_EMAIL_BYTES: &str = "MAX_EMAIL_BYTES";
+pub const MAX_CALENDAR_BYTES: &str = "MAX_CALENDAR_BYTES";
+pub const REQUIRE_AUTHENTICATION: &str = "REQUIRE_AUTHENTICATION";
+pub const BATCH_CONCURRENCY: &str = "BATCH_CONCURRENCY";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicArns {
+    pub create: String,
+    pub update: String,
+    pub cancel: String,
+    pub rejected: String,
+}
+
+impl TopicArns {
+    pub fn arn(&self, topic: Topic) -> &str {
+        match topic {
+            Topic::Create => &self.create,
+            Topic::Update => &self.update,
+            Topic::Cancel => &self.cancel,
+            Topic::Rejected => &self.rejected,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub topics: TopicArns,
+    pub ledger_table: String,
+    pub queue_url: String,
+    pub limits: Limits,
+    pub policy: SenderPolicy,
+    pub batch_concurrency: usize,
+}
+
+/// One bad variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigProblem {
+    Missing {
+        name: &'static str,
+    },
+    Malformed {
+        name: &'static str,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigProblem::Missing { name } => write!(f, "{name} is not set"),
+            ConfigProblem::Malformed {
+                name,
+                value,
+                expected,
+            } => write!(f, "{name}={value:?} is not {expected}"),
+        }
+    }
+}
+
+/// Every problem found in the environment. Permanent: the function cannot start until the
+/// deployment is fixed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {}", .problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+pub struct ConfigError {
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl ConfigError {
+    pub fn names(&self) -> Vec<&'static str> {
+        self.problems
+            .iter()
+            .map(|problem| match problem {
+                ConfigProblem::Missing { name } | ConfigProblem::Malformed { name, .. } => *name,
+            })
+            .collect()
+    }
+}
+
+/// Collects problems instead of stopping at the first.
+struct Reader<'a> {
+    env: &'a dyn Fn(&str) -> Option<String>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader<'_> {
+    /// A required, non-blank value.
+    fn required(&mut self, name: &'static str) -> String {
+        match (self.env)(name).filter(|value| !value.trim().is_empty()) {
+            Some(value) => value.trim().to_owned(),
+            None => {
+                self.problems.push(ConfigProblem::Missing { name });
+                String::new()
+            }
+        }
+    }
+
+    fn optional<T>(
+        &mut self,
+        name: &'static str,
+        default: T,
+        expected: &'static str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        let Some(value) = (self.env)(name).filter(|value| !value.trim().is_empty()) else {
+            return default;
+        };
+        match parse(value.trim()) {
+            Some(parsed) => parsed,
+            None => {
+                self.problems.push(ConfigProblem::Malformed {
+                    name,
+                    value,
+                    expected,
+                });
+                default
+            }
+        }
+    }
+}
+
+fn positive_integer(text: &str) -> Option<usize> {
+    text.parse::<usize>().ok().filter(|value| *value > 0)
+}
+
+fn boolean(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" => Some(true),
+        "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+impl Config {
+    /// Reads the configuration through `env` (`|name| std::env::var(name).ok()` in the Lambda).
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut reader = Reader {
+            env,
+            problems: Vec::new(),
+        };
+        let topics = TopicArns {
+            create: reader.required(CREATE_TOPIC_ARN),
+            update: reader.required(UPDATE_TOPIC_ARN),
+            cancel: reader.required(CANCEL_TOPIC_ARN),
+            rejected: reader.required(REJECTED_TOPIC_ARN),
+        };
+        let ledger_table = reader.required(LEDGER_TABLE);
+        let queue_url = reader.required(QUEUE_URL);
+        let defaults = Limits::default();
+        let limits = Limits {
+            max_email_bytes: reader.optional(
+                MAX_EMAIL_BYTES,
+                defaults.max_email_bytes,
+                "a positive number of bytes",
+                positive_integer,
+            ),
+            max_calendar_bytes: reader.optional(
+                MAX_CALENDAR_BYTES,
+                defaults.max_calendar_bytes,
+                "a positive number of bytes",
+                positive_integer,
+            ),
+            ..defaults
+        };
+        let policy = SenderPolicy {
+            require_authentication: reader.optional(
+                REQUIRE_AUTHENTICATION,
+                false,
+                "true or false",
+                boolean,
+            ),
+        };
+        let batch_concurrency = reader.optional(
+            BATCH_CONCURRENCY,
+            crate::service::DEFAULT_BATCH_CONCURRENCY,
+            "a positive integer",
+            positive_integer,
+        );
+        if !reader.problems.is_empty() {
+            return Err(ConfigError {
+                problems: reader.problems,
+            });
+        }
+        Ok(Config {
+            topics,
+            ledger_table,
+            queue_url,
+            limits,
+            policy,
+            batch_concurrency,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    const COMPLETE: [(&str, &str); 6] = [
+        (CREATE_TOPIC_ARN, "arn:aws:sns:us-east-1:1:create"),
+        (UPDATE_TOPIC_ARN, "arn:aws:sns:us-east-1:1:update"),
+        (CANCEL_TOPIC_ARN, "arn:aws:sns:us-east-1:1:cancel"),
+        (REJECTED_TOPIC_ARN, "arn:aws:sns:us-east-1:1:rejected"),
+        (LEDGER_TABLE, "ledger"),
+        (QUEUE_URL, "https://sqs.us-east-1.amazonaws.com/1/inbound"),
+    ];
+
+    #[test]
+    fn a_complete_environment_reads_with_defaults() {
+        let config = Config::from_env(&env(&COMPLETE)).unwrap();
+        assert_eq!(
+            config.topics.arn(Topic::Cancel),
+            "arn:aws:sns:us-east-1:1:cancel"
+        );
+        assert_eq!(
+            config.topics.arn(Topic::Rejected),
+            "arn:aws:sns:us-east-1:1:rejected"
+        );
+        assert_eq!(config.ledger_table, "ledger");
+        assert_eq!(config.limits, Limits::default());
+        assert!(!config.policy.require_authentication);
+        assert_eq!(
+            config.batch_concurrency,
+            crate::service::DEFAULT_BATCH_CONCURRENCY
+        );
+    }
+
+    #[test]
+    fn optional_values_are_typed() {
+        let mut pairs = COMPLETE.to_vec();
+        pairs.extend([
+            (MAX_EMAIL_BYTES, "2048"),
+            (MAX_CALENDAR_BYTES, "1024"),
+            (REQUIRE_AUTHENTICATION, "TRUE"),
+            (BATCH_CONCURRENCY, "3"),
+        ]);
+        let config = Config::from_env(&env(&pairs)).unwrap();
+        assert_eq!(config.limits.max_email_bytes, 2048);
+        assert_eq!(config.limits.max_calendar_bytes, 1024);
+        assert!(config.policy.require_authentication);
+        assert_eq!(config.batch_concurrency, 3);
+    }
+
+    #[test]
+    fn every_problem_is_named_at_once() {
+        let error = Config::from_env(&env(&[
+            (CREATE_TOPIC_ARN, "arn:create"),
+            (LEDGER_TABLE, "  "),
+            (MAX_EMAIL_BYTES, "ten megabytes"),
+            (MAX_CALENDAR_BYTES, "0"),
+            (REQUIRE_AUTHENTICATION, "maybe"),
+        ]))
+        .unwrap_err();
+        assert_eq!(
+            error.names(),
+            vec![
+                UPDATE_TOPIC_ARN,
+                CANCEL_TOPIC_ARN,
+                REJECTED_TOPIC_ARN,
+                LEDGER_TABLE,
+                QUEUE_URL,
+                MAX_EMAIL_BYTES,
+                MAX_CALENDAR_BYTES,
+                REQUIRE_AUTHENTICATION,
+            ]
+        );
+        let text = error.to_string();
+        for name in error.names() {
+            assert!(text.contains(name), "{text}");
+        }
+        assert!(text.contains("\"ten megabytes\""), "{text}");
+    }
+}

@@ -1,0 +1,627 @@
+//! Orchestration only: fetch -> analyze -> read ledger -> flush outbox -> decide -> commit ->
+//! publish. Every rule lives in `core`; every side effect goes through a port.
+//!
+//! "Never lose, never publish stale" comes from a transactional outbox. A transition and the
+//! message it publishes are committed together, conditionally on the ledger revision that was read;
+//! the message is published only after the commit and then cleared from the record. If anything
+//! dies after the commit, whoever next reads that record (the retry of the same SQS message, or a
+//! later message for the same event) publishes the entry again, with the same `dedupe_id`, before
+//! deciding anything. A message older than the record is never committed, so it is never published.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use tracing::{Instrument, field};
+
+use crate::core::message::{
+    event_attributes, event_message, rejected_attributes, rejected_message, source_info,
+};
+use crate::core::model::{Analysis, EventKey, Reason, RecordState, Route, Topic};
+use crate::core::{self, Limits, SenderPolicy};
+use crate::intake::{self, IntakeError};
+use crate::ports::{
+    CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry, PortError, Publisher,
+    Queue, StoredRecord,
+};
+
+/// How many records of a batch are processed at once. SQS batches hold at most 10 records by
+/// default; a bound keeps a batch from opening unbounded connections to the ledger.
+pub const DEFAULT_BATCH_CONCURRENCY: usize = 8;
+
+/// Turns raw email bytes into an analysis. `core::analyze` in production; tests inject
+/// hand-built analyses to exercise the orchestration on its own.
+pub type Analyzer = Arc<dyn Fn(&[u8]) -> Analysis + Send + Sync>;
+
+/// The time written to `updated_at`. A function so tests can fix it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// Whether retrying the same SQS message may succeed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Leave the message in the queue (report it in `batchItemFailures`).
+    Transient,
+    /// Log it and delete the message: it will fail the same way every time.
+    Permanent,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// A port failed; the port says whether it is transient.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// Another worker committed to one of the records since they were read. Transient: the retry
+    /// re-judges the message against the winner's state.
+    #[error("another worker changed the ledger record of {key} since it was read")]
+    Conflict { key: String },
+    /// The analysis or the decision broke an invariant of the core (a bug). Transient on purpose:
+    /// the message is retried and ends in the DLQ instead of being deleted and lost.
+    #[error("internal inconsistency: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ServiceError::Port(error) if !error.is_transient() => ErrorKind::Permanent,
+            _ => ErrorKind::Transient,
+        }
+    }
+
+    pub fn is_transient(&self) -> bool {
+        self.kind() == ErrorKind::Transient
+    }
+}
+
+/// One message published during processing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Published {
+    pub topic: Topic,
+    pub dedupe_id: String,
+}
+
+/// What processing one email did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub source: MailSource,
+    pub route: Route,
+    pub reason: Option<Reason>,
+    pub uid: Option<String>,
+    pub recurrence_id: Option<String>,
+    pub sequence: Option<u32>,
+    /// A `rejected` message was published for the sender.
+    pub notify_sender: bool,
+    pub method: Option<String>,
+    /// Everything published while processing this email, including outbox entries of earlier
+    /// attempts that this attempt delivered.
+    pub published: Vec<Published>,
+}
+
+impl Outcome {
+    fn new(source: &MailSource, analysis: &Analysis) -> Outcome {
+        let primary = analysis.primary();
+        Outcome {
+            source: source.clone(),
+            route: Route::Invalid,
+            reason: None,
+            uid: primary.and_then(|event| event.uid.clone()),
+            recurrence_id: primary
+                .and_then(|event| event.recurrence_id)
+                .map(|rid| rid.to_string()),
+            sequence: primary.map(|event| event.sequence),
+            notify_sender: false,
+            method: analysis.method.as_ref().map(|method| method.to_string()),
+            published: Vec::new(),
+        }
+    }
+}
+
+/// One SQS record as the batch processor needs it (decoupled from the Lambda event types so the
+/// batch logic is tested without the `aws` feature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchRecord {
+    pub message_id: String,
+    pub receipt_handle: Option<String>,
+    pub body: String,
+}
+
+/// What happened to one SQS record.
+#[derive(Debug)]
+pub struct RecordReport {
+    pub message_id: String,
+    pub outcomes: Vec<Outcome>,
+    /// Intake or processing failed for good: logged, and the message deleted.
+    pub permanent_failure: Option<String>,
+    /// Processing failed transiently: the message stays in the queue for a retry.
+    pub transient_failure: Option<String>,
+    /// The message was deleted through the Queue port.
+    pub deleted: bool,
+}
+
+impl RecordReport {
+    pub fn must_retry(&self) -> bool {
+        self.transient_failure.is_some()
+    }
+}
+
+pub struct Service<M, L, P> {
+    store: M,
+    ledger: L,
+    publisher: P,
+    analyzer: Analyzer,
+    clock: Clock,
+}
+
+impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
+    pub fn new(
+        store: M,
+        ledger: L,
+        publisher: P,
+        limits: Limits,
+        policy: SenderPolicy,
+    ) -> Service<M, L, P> {
+        Service {
+            store,
+            ledger,
+            publisher,
+            analyzer: Arc::new(move |raw| core::analyze(raw, &limits, &policy)),
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    pub fn with_analyzer(mut self, analyzer: Analyzer) -> Self {
+        self.analyzer = analyzer;
+        self
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn store(&self) -> &M {
+        &self.store
+    }
+
+    pub fn ledger(&self) -> &L {
+        &self.ledger
+    }
+
+    pub fn publisher(&self) -> &P {
+        &self.publisher
+    }
+
+    /// Processes one email end to end. `Ok` means handled (published, refused or a no-op);
+    /// `Err` says whether a retry can help.
+    pub async fn process_source(&self, source: &MailSource) -> Result<Outcome, ServiceError> {
+        let raw = self.store.fetch(source).await?;
+        let analysis = (self.analyzer)(&raw);
+        // The analysis owns what it needs; the raw email (up to the size limit) can go now.
+        drop(raw);
+        let mut outcome = Outcome::new(source, &analysis);
+        record_in_span(&outcome);
+
+        if let Err(reason) = analysis.verdict {
+            outcome.route = Route::Invalid;
+            outcome.reason = Some(reason);
+            outcome.notify_sender = self.reject(&analysis, reason, source, &mut outcome).await?;
+            record_in_span(&outcome);
+            return Ok(outcome);
+        }
+
+        let keys = ledger_keys(&analysis)?;
+        let read = self.ledger.read(&keys).await?;
+        if read.len() != keys.len() {
+            return Err(ServiceError::Internal(format!(
+                "the ledger answered {} records for {} keys",
+                read.len(),
+                keys.len()
+            )));
+        }
+        let mut records: BTreeMap<EventKey, StoredRecord> = keys
+            .into_iter()
+            .zip(read)
+            .filter_map(|(key, record)| record.map(|record| (key, record)))
+            .collect();
+
+        // An earlier attempt committed these but did not get to publish them (or to say so).
+        // Deliver them before anything newer can be published for the same event.
+        let mut recovered_routes = Vec::new();
+        for record in records.values_mut() {
+            let Some(entry) = record.outbox.take() else {
+                continue;
+            };
+            self.deliver(&record.key, &entry, &mut outcome).await?;
+            if record.last_source_key.as_deref() == Some(source.key.as_str()) {
+                recovered_routes.extend(route_attribute(&entry));
+            }
+        }
+
+        let states: BTreeMap<EventKey, RecordState> = records
+            .iter()
+            .map(|(key, record)| (key.clone(), record.state.clone()))
+            .collect();
+        let decision = decide(&analysis, &states);
+        outcome.route = decision.route;
+        outcome.reason = decision.reason;
+
+        if decision.route == Route::Invalid {
+            if let Some(reason) = decision.reason.filter(|_| decision.notify_sender) {
+                outcome.notify_sender =
+                    self.reject(&analysis, reason, source, &mut outcome).await?;
+            }
+            record_in_span(&outcome);
+            return Ok(outcome);
+        }
+
+        let writes = self.ledger_writes(&analysis, &decision.transitions, &records, source)?;
+        if !writes.is_empty() {
+            match self.ledger.commit(&writes).await? {
+                CommitOutcome::Committed => {}
+                CommitOutcome::Conflict => {
+                    let key = writes
+                        .iter()
+                        .map(|write| write.record.key.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    return Err(ServiceError::Conflict { key });
+                }
+            }
+        }
+        for write in &writes {
+            if let Some(entry) = &write.record.outbox {
+                self.deliver(&write.record.key, entry, &mut outcome).await?;
+            }
+        }
+
+        // This very email was committed by an earlier attempt that died before publishing: the
+        // ledger now calls it a duplicate of itself, but what it did was the recovered route.
+        if decision.route == Route::Duplicate
+            && let Some(route) = recovered_routes.first()
+        {
+            outcome.route = *route;
+            outcome.reason = None;
+        }
+        record_in_span(&outcome);
+        Ok(outcome)
+    }
+
+    /// Publishes a committed outbox entry, then clears it. A crash in between republishes it with
+    /// the same dedupe id, which subscribers drop.
+    async fn deliver(
+        &self,
+        key: &EventKey,
+        entry: &OutboxEntry,
+        outcome: &mut Outcome,
+    ) -> Result<(), ServiceError> {
+        self.publisher
+            .publish(entry.topic, &entry.body, &entry.attributes)
+            .await?;
+        outcome.published.push(Published {
+            topic: entry.topic,
+            dedupe_id: entry.dedupe_id.clone(),
+        });
+        self.ledger.clear_outbox(key, &entry.dedupe_id).await?;
+        Ok(())
+    }
+
+    /// Tells the sender why, when the reason table says so and there is someone to tell.
+    /// Returns whether a `rejected` message was published.
+    async fn reject(
+        &self,
+        analysis: &Analysis,
+        reason: Reason,
+        source: &MailSource,
+        outcome: &mut Outcome,
+    ) -> Result<bool, ServiceError> {
+        // Never answer spam, viruses or unauthenticated mail: that would be backscatter.
+        if !reason.notify_sender() {
+            return Ok(false);
+        }
+        let Some(sender) = analysis.envelope.sender.as_deref() else {
+            return Ok(false);
+        };
+        let message = rejected_message(
+            sender,
+            reason,
+            source_info(analysis, source.bucket.as_deref(), &source.key),
+        );
+        let body = encode(&message)?;
+        let attributes = rejected_attributes(reason, analysis.method.as_ref());
+        self.publisher
+            .publish(Topic::Rejected, &body, &attributes)
+            .await?;
+        outcome.published.push(Published {
+            topic: Topic::Rejected,
+            dedupe_id: message.dedupe_id,
+        });
+        Ok(true)
+    }
+
+    fn ledger_writes(
+        &self,
+        analysis: &Analysis,
+        transitions: &[crate::core::model::Transition],
+        records: &BTreeMap<EventKey, StoredRecord>,
+        source: &MailSource,
+    ) -> Result<Vec<LedgerWrite>, ServiceError> {
+        let updated_at = (self.clock)().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let mut writes: Vec<LedgerWrite> = Vec::new();
+        for transition in transitions {
+            let Some(new_state) = &transition.new_state else {
+                continue;
+            };
+            if writes
+                .iter()
+                .any(|write| write.record.key == transition.key)
+            {
+                return Err(ServiceError::Internal(format!(
+                    "the decision writes {} twice",
+                    transition.key
+                )));
+            }
+            let outbox = match transition.route.topic() {
+                Some(topic) => {
+                    let event = analysis.events.get(transition.component).ok_or_else(|| {
+                        ServiceError::Internal(format!(
+                            "transition for component {} of {}",
+                            transition.component,
+                            analysis.events.len()
+                        ))
+                    })?;
+                    let method = analysis.method.as_ref().ok_or_else(|| {
+                        ServiceError::Internal("an accepted message without METHOD".into())
+                    })?;
+                    let message = event_message(
+                        transition.route,
+                        &transition.key,
+                        method,
+                        event,
+                        source_info(analysis, source.bucket.as_deref(), &source.key),
+                    );
+                    Some(OutboxEntry {
+                        topic,
+                        body: encode(&message)?,
+                        dedupe_id: message.dedupe_id,
+                        attributes: event_attributes(transition.route, method),
+                    })
+                }
+                None => None,
+            };
+            let previous = records.get(&transition.key);
+            writes.push(LedgerWrite {
+                expected_revision: previous.map(|record| record.revision),
+                record: StoredRecord {
+                    key: transition.key.clone(),
+                    state: new_state.clone(),
+                    revision: previous.map_or(1, |record| record.revision + 1),
+                    last_source_key: Some(source.key.clone()),
+                    updated_at: updated_at.clone(),
+                    outbox,
+                },
+            });
+        }
+        Ok(writes)
+    }
+
+    /// Processes the records of one SQS batch concurrently (at most `concurrency` at once), each
+    /// in its own span, and deletes every handled one through `queue`. Reports come back in the
+    /// batch's order.
+    pub async fn process_batch<Q: Queue>(
+        &self,
+        queue: &Q,
+        records: &[BatchRecord],
+        concurrency: usize,
+    ) -> Vec<RecordReport> {
+        stream::iter(records)
+            .map(|record| {
+                let span = tracing::info_span!(
+                    "record",
+                    message_id = %record.message_id,
+                    s3_key = field::Empty,
+                    uid = field::Empty,
+                    method = field::Empty,
+                    route = field::Empty,
+                );
+                self.process_record(queue, record).instrument(span)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn process_record<Q: Queue>(&self, queue: &Q, record: &BatchRecord) -> RecordReport {
+        let mut report = RecordReport {
+            message_id: record.message_id.clone(),
+            outcomes: Vec::new(),
+            permanent_failure: None,
+            transient_failure: None,
+            deleted: false,
+        };
+        match intake::parse_record_body(&record.body) {
+            Ok(sources) => {
+                if sources.is_empty() {
+                    tracing::info!("no object named (s3:TestEvent or empty): acknowledged");
+                }
+                for source in &sources {
+                    tracing::Span::current().record("s3_key", source.key.as_str());
+                    match self.process_source(source).await {
+                        Ok(outcome) => {
+                            tracing::info!(
+                                route = %outcome.route,
+                                reason = outcome.reason.map(Reason::code),
+                                published = outcome.published.len(),
+                                "processed"
+                            );
+                            report.outcomes.push(outcome);
+                        }
+                        Err(error) if error.is_transient() => {
+                            tracing::warn!(error = %error, "transient failure: left for retry");
+                            report.transient_failure = Some(error.to_string());
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %error, "permanent failure: dropped");
+                            report.permanent_failure = Some(error.to_string());
+                        }
+                    }
+                }
+            }
+            Err(error) => {
+                let error: IntakeError = error;
+                tracing::error!(error = %error, "unreadable record: dropped");
+                report.permanent_failure = Some(error.to_string());
+            }
+        }
+        if report.must_retry() {
+            return report;
+        }
+        match record.receipt_handle.as_deref() {
+            Some(handle) => match queue.delete(handle).await {
+                Ok(()) => report.deleted = true,
+                // Not a failure of the record: Lambda deletes every record not reported in
+                // batchItemFailures anyway; the explicit delete only narrows the redelivery window.
+                Err(error) => tracing::warn!(error = %error, "could not delete the message"),
+            },
+            None => tracing::warn!("no receipt handle: cannot delete the message"),
+        }
+        report
+    }
+}
+
+/// Every key the decision may consult: each component's, and for occurrences their series'.
+fn ledger_keys(analysis: &Analysis) -> Result<Vec<EventKey>, ServiceError> {
+    let mut keys = Vec::new();
+    for event in &analysis.events {
+        let Some(uid) = event.uid.as_deref() else {
+            // The analysis refuses a VEVENT without UID (`missing_uid`) before we get here.
+            return Err(ServiceError::Internal(
+                "an accepted component without UID".into(),
+            ));
+        };
+        let key = EventKey::new(uid, event.recurrence_id.as_ref());
+        if key.recurrence_id.is_some() {
+            keys.push(key.series());
+        }
+        keys.push(key);
+    }
+    keys.sort();
+    keys.dedup();
+    Ok(keys)
+}
+
+fn route_attribute(entry: &OutboxEntry) -> Option<Route> {
+    entry
+        .attributes
+        .iter()
+        .find(|(name, _)| name == "route")
+        .and_then(|(_, value)| {
+            serde_json::from_value(serde_json::Value::String(value.clone())).ok()
+        })
+}
+
+fn encode<T: serde::Serialize>(message: &T) -> Result<String, ServiceError> {
+    serde_json::to_string(message)
+        .map_err(|error| ServiceError::Internal(format!("cannot encode a message: {error}")))
+}
+
+/// Fills the record span's fields (declared empty by `process_batch`); a no-op outside one.
+fn record_in_span(outcome: &Outcome) {
+    let span = tracing::Span::current();
+    if let Some(uid) = &outcome.uid {
+        span.record("uid", uid.as_str());
+    }
+    if let Some(method) = &outcome.method {
+        span.record("method", method.as_str());
+    }
+    span.record("route", outcome.route.as_str());
+}
+
+// ---------------------------------------------------------------------------------------------
+// TEMPORARY SHIM: `core::decide::decide` is being written on another branch. This minimal copy of
+// the iTIP rules exists only so this branch compiles and its orchestration tests run. DELETE it
+// when merging main and use `crate::core::decide::decide` instead.
+use decide_shim::decide;
+mod decide_shim {
+    use std::cmp::Ordering;
+    use std::collections::BTreeMap;
+
+    use crate::core::model::{
+        Analysis, Decision, EventKey, Method, Reason, RecordState, RecordStatus, Route, Transition,
+    };
+
+    pub fn decide(analysis: &Analysis, ledger: &BTreeMap<EventKey, RecordState>) -> Decision {
+        if let Err(reason) = analysis.verdict {
+            return Decision::refused(reason);
+        }
+        let cancel = match analysis.method {
+            Some(Method::Request) => false,
+            Some(Method::Cancel) => true,
+            _ => return Decision::refused(Reason::UnsupportedMethod),
+        };
+        let mut transitions = Vec::new();
+        for (component, event) in analysis.events.iter().enumerate() {
+            let Some(uid) = event.uid.as_deref() else {
+                return Decision::refused(Reason::MissingUid);
+            };
+            let key = EventKey::new(uid, event.recurrence_id.as_ref());
+            let organizer = event.organizer.as_ref().map(|o| o.address.clone());
+            let record = ledger.get(&key).or_else(|| {
+                ledger
+                    .get(&key.series())
+                    .filter(|_| key.recurrence_id.is_some())
+            });
+            let state = |status| {
+                Some(RecordState {
+                    organizer: organizer.clone(),
+                    status,
+                    version: event.version(),
+                })
+            };
+            let (route, reason, new_state) = match record {
+                None if cancel => (
+                    Route::Ignored,
+                    Some(Reason::UnknownEvent),
+                    state(RecordStatus::Tombstone),
+                ),
+                None => (Route::Create, None, state(RecordStatus::Active)),
+                Some(record) => {
+                    if record.organizer.is_some()
+                        && organizer.is_some()
+                        && record.organizer != organizer
+                    {
+                        return Decision::refused(Reason::SenderNotOrganizer);
+                    }
+                    match event.version().cmp(&record.version) {
+                        Ordering::Less => (Route::Stale, None, None),
+                        Ordering::Equal => (Route::Duplicate, None, None),
+                        Ordering::Greater if cancel => {
+                            (Route::Cancel, None, state(RecordStatus::Cancelled))
+                        }
+                        Ordering::Greater => (Route::Update, None, state(RecordStatus::Active)),
+                    }
+                }
+            };
+            transitions.push(Transition {
+                component,
+                key,
+                route,
+                reason,
+                new_state,
+            });
+        }
+        let chosen = transitions
+            .iter()
+            .find(|t| t.route.topic().is_some())
+            .or(transitions.first());
+        match chosen {
+            Some(chosen) => Decision {
+                route: chosen.route,
+                reason: chosen.reason,
+                notify_sender: false,
+                transitions,
+            },
+            None => Decision::refused(Reason::MalformedCalendar),
+        }
+    }
+}
