@@ -1,9 +1,15 @@
 //! What the `invite-router` binary does for each subcommand, kept out of `main` so it can be tested.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use serde::Serialize;
+
+use crate::core::model::{Reason, Route};
 use crate::core::{self, Limits, SenderPolicy, report};
+use crate::local::{JsonlPublisher, LocalMailStore, SqliteLedger};
+use crate::ports::MailSource;
+use crate::service::{Outcome, Service, ServiceError};
 
 /// `invite-router inspect FILE`: exit 0 with the JSON report (valid or not), 1 if unreadable.
 pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
@@ -29,6 +35,114 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
         Err(error) => {
             eprintln!("invite-router: cannot encode the report: {error}");
             ExitCode::from(1)
+        }
+    }
+}
+
+/// `invite-router process --state DIR FILE...`: the whole pipeline on the embedded backend, one
+/// JSON line per input in order. Exit 0 when every input was handled (refusals included), 1 when
+/// an input could not be read or a backend failed.
+pub fn process(state: &Path, files: &[PathBuf]) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("invite-router: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(process_files(state, files))
+}
+
+async fn process_files(state: &Path, files: &[PathBuf]) -> ExitCode {
+    let topics = state.join("topics");
+    if let Err(error) = std::fs::create_dir_all(&topics) {
+        eprintln!("invite-router: cannot create {}: {error}", topics.display());
+        return ExitCode::from(1);
+    }
+    let ledger = match SqliteLedger::open(&state.join(LEDGER_FILE)) {
+        Ok(ledger) => ledger,
+        Err(error) => {
+            eprintln!("invite-router: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let limits = Limits::default();
+    let service = Service::new(
+        LocalMailStore::new(Some(limits.max_email_bytes)),
+        ledger,
+        JsonlPublisher::new(topics),
+        limits,
+        SenderPolicy::default(),
+    );
+    let mut all_handled = true;
+    for file in files {
+        let source = MailSource {
+            bucket: None,
+            key: file.display().to_string(),
+        };
+        let line = match service.process_source(&source).await {
+            Ok(outcome) => ProcessLine::from(&outcome),
+            Err(error) => {
+                all_handled = false;
+                eprintln!("invite-router: {}: {error}", source.key);
+                ProcessLine::failed(&source, &error)
+            }
+        };
+        let line = serde_json::to_string(&line)
+            .unwrap_or_else(|error| format!("{{\"source\":null,\"error\":\"{error}\"}}"));
+        println!("{line}");
+    }
+    if all_handled {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+/// The ledger's file name inside the `--state` directory.
+pub const LEDGER_FILE: &str = "ledger.sqlite3";
+
+/// One output line of `process`: the keys DESIGN.md fixes, in its order; `error` only when the
+/// input was not handled.
+#[derive(Debug, Serialize)]
+pub struct ProcessLine {
+    pub source: String,
+    pub route: Option<Route>,
+    pub reason: Option<Reason>,
+    pub uid: Option<String>,
+    pub recurrence_id: Option<String>,
+    pub sequence: Option<u32>,
+    pub notify_sender: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl From<&Outcome> for ProcessLine {
+    fn from(outcome: &Outcome) -> ProcessLine {
+        ProcessLine {
+            source: outcome.source.key.clone(),
+            route: Some(outcome.route),
+            reason: outcome.reason,
+            uid: outcome.uid.clone(),
+            recurrence_id: outcome.recurrence_id.clone(),
+            sequence: outcome.sequence,
+            notify_sender: outcome.notify_sender,
+            error: None,
+        }
+    }
+}
+
+impl ProcessLine {
+    fn failed(source: &MailSource, error: &ServiceError) -> ProcessLine {
+        ProcessLine {
+            source: source.key.clone(),
+            route: None,
+            reason: None,
+            uid: None,
+            recurrence_id: None,
+            sequence: None,
+            notify_sender: false,
+            error: Some(error.to_string()),
         }
     }
 }

@@ -1,6 +1,12 @@
 //! invite-router: calendar-invite emails in, ordered create/update/cancel event messages out.
 //! See README.md for the tour and shared DESIGN.md for the contract.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod cli;
+pub mod config;
 pub mod core;
+pub mod intake;
+pub mod local;
 pub mod ports;
+pub mod service;

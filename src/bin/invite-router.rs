@@ -1,4 +1,5 @@
-//! The command-line entry: `inspect` shows what the core reads in an email, without any state.
+//! The command-line entry: `inspect` shows what the core reads in an email, without any state;
+//! `process` runs emails through the whole pipeline on the embedded backend.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -24,6 +25,17 @@ enum Command {
         #[arg(long)]
         pretty: bool,
     },
+    /// Run emails through the whole pipeline on the embedded backend: the ledger lives in the
+    /// state directory, published messages are appended to STATE/topics/<topic>.jsonl.
+    /// Prints one JSON line per input, in order.
+    Process {
+        /// Directory holding the ledger and the topic files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        state: PathBuf,
+        /// The emails (.eml), processed in the order given.
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -40,5 +52,6 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Command::Inspect { file, pretty } => invite_router::cli::inspect(&file, pretty),
+        Command::Process { state, files } => invite_router::cli::process(&state, &files),
     }
 }

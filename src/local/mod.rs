@@ -1,0 +1,15 @@
+//! The embedded backend: emails from files, the ledger in SQLite, published messages appended to
+//! JSONL files. The same service and core as the Lambda, with no server and no AWS account; this
+//! is what `invite-router process --state DIR` and `make demo` run on.
+
+mod files;
+mod jsonl;
+mod sqlite;
+
+pub use files::LocalMailStore;
+pub use jsonl::JsonlPublisher;
+pub use sqlite::SqliteLedger;
+
+/// The series record's `recurrence_id` in stores whose key columns cannot be null (SQLite's
+/// primary key here, DynamoDB's sort key): no serialized RECURRENCE-ID is ever `-`.
+pub const SERIES_RECURRENCE_ID: &str = "-";

@@ -1,0 +1,403 @@
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::SERIES_RECURRENCE_ID;
+use crate::core::model::{EventKey, RecordState, RecordStatus, Version};
+use crate::ports::{CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, StoredRecord};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS records (
+    uid              TEXT NOT NULL,
+    recurrence_id    TEXT NOT NULL,   -- '-' for the series (master) record
+    organizer        TEXT,
+    status           TEXT NOT NULL,   -- active | cancelled | tombstone
+    sequence         INTEGER NOT NULL,
+    dtstamp          TEXT,            -- RFC 3339 UTC
+    revision         INTEGER NOT NULL,
+    last_source_key  TEXT,
+    updated_at       TEXT NOT NULL,
+    outbox_dedupe_id TEXT,
+    outbox           TEXT,            -- the OutboxEntry as JSON
+    PRIMARY KEY (uid, recurrence_id)
+) WITHOUT ROWID;
+";
+
+/// The ledger in one SQLite file. SQLite gives the ACID transaction that makes a multi-record
+/// commit all-or-nothing; every write is conditional on the revision read, as on DynamoDB.
+///
+/// One connection behind a mutex: the embedded backend processes one email at a time, and each
+/// call is a few microseconds of local I/O, so blocking the async task briefly is acceptable.
+pub struct SqliteLedger {
+    connection: Mutex<Connection>,
+}
+
+fn storage_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
+    // Never permanent: a storage failure says nothing about the email, and a permanent error
+    // would drop it. Busy/locked heal on retry; anything else needs a human, and keeping the
+    // input for them is the safe side.
+    move |error| PortError::transient(operation, error.to_string())
+}
+
+impl SqliteLedger {
+    pub fn open(path: &Path) -> Result<SqliteLedger, PortError> {
+        let connection = Connection::open(path).map_err(storage_error("open ledger"))?;
+        SqliteLedger::init(connection)
+    }
+
+    pub fn in_memory() -> Result<SqliteLedger, PortError> {
+        let connection = Connection::open_in_memory().map_err(storage_error("open ledger"))?;
+        SqliteLedger::init(connection)
+    }
+
+    fn init(connection: Connection) -> Result<SqliteLedger, PortError> {
+        // Two `process` runs on one state dir wait for each other rather than fail.
+        connection
+            .busy_timeout(Duration::from_secs(10))
+            .map_err(storage_error("open ledger"))?;
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(storage_error("create ledger schema"))?;
+        Ok(SqliteLedger {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Connection>, PortError> {
+        self.connection
+            .lock()
+            .map_err(|_| PortError::transient(operation, "ledger lock poisoned"))
+    }
+
+    /// Every record, ordered by key (for tests and the demo).
+    pub fn all(&self) -> Result<Vec<StoredRecord>, PortError> {
+        let connection = self.lock("scan ledger")?;
+        let mut statement = connection
+            .prepare(&format!(
+                "SELECT {COLUMNS} FROM records ORDER BY uid, recurrence_id"
+            ))
+            .map_err(storage_error("scan ledger"))?;
+        let rows = statement
+            .query_map([], row_to_columns)
+            .map_err(storage_error("scan ledger"))?;
+        let mut records = Vec::new();
+        for row in rows {
+            records.push(columns_to_record(
+                row.map_err(storage_error("scan ledger"))?,
+            )?);
+        }
+        Ok(records)
+    }
+}
+
+const COLUMNS: &str = "uid, recurrence_id, organizer, status, sequence, dtstamp, revision, \
+                       last_source_key, updated_at, outbox";
+
+/// The raw columns of one row, converted outside rusqlite's closure so conversion errors are ours.
+type Columns = (
+    String,
+    String,
+    Option<String>,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+    String,
+    Option<String>,
+);
+
+fn row_to_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+    ))
+}
+
+fn corrupt(detail: String) -> PortError {
+    PortError::transient("decode ledger record", detail)
+}
+
+pub(crate) fn status_code(status: RecordStatus) -> &'static str {
+    match status {
+        RecordStatus::Active => "active",
+        RecordStatus::Cancelled => "cancelled",
+        RecordStatus::Tombstone => "tombstone",
+    }
+}
+
+pub(crate) fn parse_status(code: &str) -> Option<RecordStatus> {
+    match code {
+        "active" => Some(RecordStatus::Active),
+        "cancelled" => Some(RecordStatus::Cancelled),
+        "tombstone" => Some(RecordStatus::Tombstone),
+        _ => None,
+    }
+}
+
+pub(crate) fn format_dtstamp(dtstamp: DateTime<Utc>) -> String {
+    dtstamp.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+pub(crate) fn parse_dtstamp(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|stamp| stamp.with_timezone(&Utc))
+}
+
+fn columns_to_record(columns: Columns) -> Result<StoredRecord, PortError> {
+    let (
+        uid,
+        rid,
+        organizer,
+        status,
+        sequence,
+        dtstamp,
+        revision,
+        last_source_key,
+        updated_at,
+        outbox,
+    ) = columns;
+    let status = parse_status(&status).ok_or_else(|| corrupt(format!("status {status:?}")))?;
+    let dtstamp = match dtstamp {
+        Some(text) => {
+            Some(parse_dtstamp(&text).ok_or_else(|| corrupt(format!("dtstamp {text:?}")))?)
+        }
+        None => None,
+    };
+    let outbox = match outbox {
+        Some(json) => Some(
+            serde_json::from_str::<OutboxEntry>(&json)
+                .map_err(|error| corrupt(format!("outbox: {error}")))?,
+        ),
+        None => None,
+    };
+    Ok(StoredRecord {
+        key: EventKey {
+            uid,
+            recurrence_id: (rid != SERIES_RECURRENCE_ID).then_some(rid),
+        },
+        state: RecordState {
+            organizer,
+            status,
+            version: Version {
+                sequence: u32::try_from(sequence)
+                    .map_err(|_| corrupt(format!("sequence {sequence}")))?,
+                dtstamp,
+            },
+        },
+        revision: u64::try_from(revision).map_err(|_| corrupt(format!("revision {revision}")))?,
+        last_source_key,
+        updated_at,
+        outbox,
+    })
+}
+
+fn recurrence_column(key: &EventKey) -> &str {
+    key.recurrence_id.as_deref().unwrap_or(SERIES_RECURRENCE_ID)
+}
+
+impl Ledger for SqliteLedger {
+    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
+        const OPERATION: &str = "read ledger";
+        let connection = self.lock(OPERATION)?;
+        let mut statement = connection
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM records WHERE uid = ?1 AND recurrence_id = ?2"
+            ))
+            .map_err(storage_error(OPERATION))?;
+        let mut records = Vec::with_capacity(keys.len());
+        for key in keys {
+            let columns = statement
+                .query_row(params![key.uid, recurrence_column(key)], row_to_columns)
+                .optional()
+                .map_err(storage_error(OPERATION))?;
+            records.push(columns.map(columns_to_record).transpose()?);
+        }
+        Ok(records)
+    }
+
+    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
+        const OPERATION: &str = "commit to ledger";
+        let error = storage_error(OPERATION);
+        let mut connection = self.lock(OPERATION)?;
+        // IMMEDIATE takes the write lock up front, so the revision checks below and the writes
+        // cannot interleave with another process's commit.
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&error)?;
+        for write in writes {
+            let record = &write.record;
+            let current: Option<i64> = transaction
+                .query_row(
+                    "SELECT revision FROM records WHERE uid = ?1 AND recurrence_id = ?2",
+                    params![record.key.uid, recurrence_column(&record.key)],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(&error)?;
+            let expected = write.expected_revision.map(|revision| revision as i64);
+            if current != expected {
+                // Dropping the transaction rolls back whatever was written before.
+                return Ok(CommitOutcome::Conflict);
+            }
+            let outbox = match &record.outbox {
+                Some(entry) => Some(
+                    serde_json::to_string(entry)
+                        .map_err(|e| PortError::permanent(OPERATION, e.to_string()))?,
+                ),
+                None => None,
+            };
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO records (uid, recurrence_id, organizer, status, \
+                     sequence, dtstamp, revision, last_source_key, updated_at, outbox_dedupe_id, \
+                     outbox) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                    params![
+                        record.key.uid,
+                        recurrence_column(&record.key),
+                        record.state.organizer,
+                        status_code(record.state.status),
+                        i64::from(record.state.version.sequence),
+                        record.state.version.dtstamp.map(format_dtstamp),
+                        record.revision as i64,
+                        record.last_source_key,
+                        record.updated_at,
+                        record.outbox.as_ref().map(|entry| entry.dedupe_id.as_str()),
+                        outbox,
+                    ],
+                )
+                .map_err(&error)?;
+        }
+        transaction.commit().map_err(&error)?;
+        Ok(CommitOutcome::Committed)
+    }
+
+    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
+        const OPERATION: &str = "clear ledger outbox";
+        let connection = self.lock(OPERATION)?;
+        // Conditional on the id: a newer entry committed meanwhile by someone else stays.
+        connection
+            .execute(
+                "UPDATE records SET outbox = NULL, outbox_dedupe_id = NULL \
+                 WHERE uid = ?1 AND recurrence_id = ?2 AND outbox_dedupe_id = ?3",
+                params![key.uid, recurrence_column(key), dedupe_id],
+            )
+            .map_err(storage_error(OPERATION))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::Topic;
+
+    fn record(key: &EventKey, revision: u64, outbox: Option<&str>) -> StoredRecord {
+        StoredRecord {
+            key: key.clone(),
+            state: RecordState {
+                organizer: Some("alice@example.com".into()),
+                status: RecordStatus::Active,
+                version: Version {
+                    sequence: 2,
+                    dtstamp: parse_dtstamp("2026-11-01T09:00:00Z"),
+                },
+            },
+            revision,
+            last_source_key: Some("a.eml".into()),
+            updated_at: "2026-11-23T01:00:00Z".into(),
+            outbox: outbox.map(|id| OutboxEntry {
+                topic: Topic::Create,
+                dedupe_id: id.into(),
+                body: "{}".into(),
+                attributes: vec![("route".into(), "create".into())],
+            }),
+        }
+    }
+
+    #[tokio::test]
+    async fn records_round_trip_and_writes_are_conditional() {
+        let ledger = SqliteLedger::in_memory().unwrap();
+        let series = EventKey::new("u1", None);
+        let occurrence = EventKey {
+            uid: "u1".into(),
+            recurrence_id: Some("2026-12-01T10:00:00Z".into()),
+        };
+        assert_eq!(
+            ledger.read(std::slice::from_ref(&series)).await.unwrap(),
+            vec![None]
+        );
+
+        let first = LedgerWrite {
+            expected_revision: None,
+            record: record(&series, 1, Some("id-1")),
+        };
+        assert_eq!(
+            ledger.commit(std::slice::from_ref(&first)).await.unwrap(),
+            CommitOutcome::Committed
+        );
+        // The same write again: the item exists now, so "must not exist" fails.
+        assert_eq!(
+            ledger.commit(&[first]).await.unwrap(),
+            CommitOutcome::Conflict
+        );
+
+        let read = ledger
+            .read(&[series.clone(), occurrence.clone()])
+            .await
+            .unwrap();
+        assert_eq!(read, vec![Some(record(&series, 1, Some("id-1"))), None]);
+
+        // A multi-record commit with one stale expectation writes nothing at all.
+        let both = [
+            LedgerWrite {
+                expected_revision: None,
+                record: record(&occurrence, 1, None),
+            },
+            LedgerWrite {
+                expected_revision: Some(7),
+                record: record(&series, 8, None),
+            },
+        ];
+        assert_eq!(ledger.commit(&both).await.unwrap(), CommitOutcome::Conflict);
+        assert_eq!(
+            ledger
+                .read(std::slice::from_ref(&occurrence))
+                .await
+                .unwrap(),
+            vec![None]
+        );
+
+        // clear_outbox only clears the entry it names.
+        ledger.clear_outbox(&series, "other-id").await.unwrap();
+        assert!(
+            ledger.read(std::slice::from_ref(&series)).await.unwrap()[0]
+                .as_ref()
+                .unwrap()
+                .outbox
+                .is_some()
+        );
+        ledger.clear_outbox(&series, "id-1").await.unwrap();
+        let cleared = ledger.read(std::slice::from_ref(&series)).await.unwrap()[0]
+            .clone()
+            .unwrap();
+        assert_eq!(cleared.outbox, None);
+        assert_eq!(
+            cleared.revision, 1,
+            "clearing the outbox is not a transition"
+        );
+        assert_eq!(ledger.all().unwrap().len(), 1);
+    }
+}
