@@ -1,0 +1,9 @@
+//! Shared test support: in-memory ports with injectable faults, analysis builders, schema checks,
+//! and (with the `aws` feature) the moto server harness. Each test binary uses a different part.
+#![allow(dead_code)]
+
+pub mod analyses;
+pub mod fakes;
+#[cfg(feature = "aws")]
+pub mod moto;
+pub mod schema;

@@ -1,0 +1,1 @@
+//! The moto server harness (in progress).
