@@ -275,3 +275,444 @@ impl Outcome<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::decide;
+    use crate::core::model::{
+        Analysis, Decision, Envelope, EventComponent, EventKey, EventTime, Method, Organizer,
+        Reason, RecordState, RecordStatus, Route, Version,
+    };
+
+    // ---- building blocks -------------------------------------------------------------------
+
+    const UID: &str = "7f3c2a10-series@example.com";
+    const ALICE: &str = "alice@example.com";
+
+    fn stamp(hour: u32) -> Option<DateTime<Utc>> {
+        Utc.with_ymd_and_hms(2026, 11, 20, hour, 0, 0).single()
+    }
+
+    fn version(sequence: u32, hour: Option<u32>) -> Version {
+        Version {
+            sequence,
+            dtstamp: hour.and_then(stamp),
+        }
+    }
+
+    /// The occurrence the table talks about, and a sibling occurrence of the same series.
+    fn rid(day: u32) -> Option<EventTime> {
+        Utc.with_ymd_and_hms(2026, 12, day, 18, 0, 0)
+            .single()
+            .map(EventTime::Utc)
+    }
+
+    fn component(
+        recurrence_id: Option<EventTime>,
+        at: Version,
+        organizer: Option<&str>,
+    ) -> EventComponent {
+        EventComponent {
+            uid: Some(UID.to_owned()),
+            recurrence_id,
+            sequence: at.sequence,
+            dtstamp: at.dtstamp,
+            status: None,
+            summary: Some("Weekly sync".to_owned()),
+            description: None,
+            location: None,
+            start: None,
+            end: None,
+            all_day: false,
+            time_zone: None,
+            rrule: None,
+            exdates: Vec::new(),
+            organizer: organizer.map(|address| Organizer {
+                address: address.to_owned(),
+                name: None,
+                sent_by: None,
+            }),
+            attendees: Vec::new(),
+            conference_url: None,
+        }
+    }
+
+    fn message(method: Method, events: Vec<EventComponent>) -> Analysis {
+        Analysis {
+            envelope: Envelope {
+                sender: Some(ALICE.to_owned()),
+                subject: Some("Weekly sync".to_owned()),
+                message_id: Some("<m1@example.com>".to_owned()),
+            },
+            method: Some(method),
+            events,
+            verdict: Ok(()),
+        }
+    }
+
+    fn key(recurrence_id: Option<EventTime>) -> EventKey {
+        EventKey::new(UID, recurrence_id.as_ref())
+    }
+
+    fn record(status: RecordStatus, at: Version, organizer: Option<&str>) -> RecordState {
+        RecordState {
+            organizer: organizer.map(str::to_owned),
+            status,
+            version: at,
+        }
+    }
+
+    // ---- the decision table (issue 2, point 6) ---------------------------------------------
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum M {
+        Request,
+        Cancel,
+    }
+
+    /// The record the component is judged against.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Rec {
+        Nothing,
+        Is(RecordStatus),
+    }
+
+    /// The component's version against that record's version `(1, 10:00)`.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Rel {
+        /// No record, so no relation.
+        NotApplicable,
+        /// `(0, 12:00)`: a lower SEQUENCE wins over a later DTSTAMP.
+        Older,
+        /// `(1, 10:00)`.
+        Same,
+        Newer(Newer),
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Newer {
+        /// `(2, 08:00)`: a higher SEQUENCE wins over an earlier DTSTAMP.
+        BySequence,
+        /// `(1, 12:00)`.
+        ByDtstamp,
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Scope {
+        /// No RECURRENCE-ID, judged against the series record. The ledger also holds a newer
+        /// occurrence record, which must not matter.
+        Series,
+        /// RECURRENCE-ID, judged against its own record. The ledger also holds a much newer,
+        /// live series record, which must not matter. `Nothing`: no record at all.
+        Occurrence,
+        /// RECURRENCE-ID without a record of its own, judged against its series record. The
+        /// ledger also holds a much newer sibling occurrence, which must not matter.
+        ViaSeries,
+    }
+
+    use M::{Cancel as CANCEL, Request as REQUEST};
+    use Newer::{ByDtstamp, BySequence};
+    use Rel::{NotApplicable as NA, Older as OLDER, Same as SAME};
+    use Scope::{Occurrence as OCCURRENCE, Series as SERIES, ViaSeries as VIA_SERIES};
+    const NONE: Rec = Rec::Nothing;
+    const ACTIVE: Rec = Rec::Is(RecordStatus::Active);
+    const CANCELLED: Rec = Rec::Is(RecordStatus::Cancelled);
+    const TOMBSTONE: Rec = Rec::Is(RecordStatus::Tombstone);
+
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct Row {
+        method: M,
+        record: Rec,
+        relation: Rel,
+        scope: Scope,
+    }
+
+    /// What the table expects: the route, the reason, and the status written (with the
+    /// component's own version) to the component's key, or `None` for no write.
+    type Expected = (Route, Option<Reason>, Option<RecordStatus>);
+
+    fn row(method: M, record: Rec, relation: Rel, scope: Scope) -> Row {
+        Row {
+            method,
+            record,
+            relation,
+            scope,
+        }
+    }
+
+    impl Row {
+        fn gives(
+            self,
+            route: Route,
+            reason: Option<Reason>,
+            written: Option<RecordStatus>,
+        ) -> (Row, Expected) {
+            (self, (route, reason, written))
+        }
+
+        fn component_version(self) -> Version {
+            match self.relation {
+                Rel::NotApplicable | Rel::Same => version(1, Some(10)),
+                Rel::Older => version(0, Some(12)),
+                Rel::Newer(Newer::BySequence) => version(2, Some(8)),
+                Rel::Newer(Newer::ByDtstamp) => version(1, Some(12)),
+            }
+        }
+
+        fn component_rid(self) -> Option<EventTime> {
+            match self.scope {
+                Scope::Series => None,
+                Scope::Occurrence | Scope::ViaSeries => rid(8),
+            }
+        }
+
+        fn setup(self) -> (Analysis, BTreeMap<EventKey, RecordState>) {
+            let method = match self.method {
+                M::Request => Method::Request,
+                M::Cancel => Method::Cancel,
+            };
+            let event = component(self.component_rid(), self.component_version(), Some(ALICE));
+            let mut ledger = BTreeMap::new();
+            let far_ahead = version(9, Some(23));
+            let live = |at| record(RecordStatus::Active, at, Some(ALICE));
+            let judged = match self.record {
+                Rec::Nothing => None,
+                Rec::Is(status) => Some(record(status, version(1, Some(10)), Some(ALICE))),
+            };
+            match self.scope {
+                Scope::Series => {
+                    ledger.insert(key(rid(15)), live(far_ahead));
+                    if let Some(judged) = judged {
+                        ledger.insert(key(None), judged);
+                    }
+                }
+                Scope::Occurrence => {
+                    if let Some(judged) = judged {
+                        ledger.insert(key(None), live(far_ahead));
+                        ledger.insert(key(rid(8)), judged);
+                    }
+                }
+                Scope::ViaSeries => {
+                    ledger.insert(key(rid(15)), live(far_ahead));
+                    if let Some(judged) = judged {
+                        ledger.insert(key(None), judged);
+                    }
+                }
+            }
+            (message(method, vec![event]), ledger)
+        }
+    }
+
+    /// One line per combination of issue 2's table. Read it as: method, record judged against,
+    /// version relation, scope => route, reason, status written (with the component's version).
+    #[rustfmt::skip]
+    fn table() -> Vec<(Row, Expected)> {
+        use Reason::UnknownEvent;
+        use RecordStatus::{Active, Cancelled, Tombstone};
+        use Route::{Cancel, Create, Duplicate, Ignored, Stale, Update};
+        let newer_seq = Rel::Newer(BySequence);
+        let newer_stamp = Rel::Newer(ByDtstamp);
+        vec![
+            //  method   record     version      scope             route      reason              written
+            // ---- REQUEST, without RECURRENCE-ID
+            row(REQUEST, NONE,      NA,          SERIES)     .gives(Create,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(REQUEST, ACTIVE,    SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(REQUEST, ACTIVE,    newer_seq,   SERIES)     .gives(Update,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    newer_stamp, SERIES)     .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(REQUEST, CANCELLED, SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(REQUEST, CANCELLED, newer_seq,   SERIES)     .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, newer_stamp, SERIES)     .gives(Update,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(REQUEST, TOMBSTONE, SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(REQUEST, TOMBSTONE, newer_seq,   SERIES)     .gives(Create,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, newer_stamp, SERIES)     .gives(Create,    None,               Some(Active)),
+            // ---- REQUEST, with RECURRENCE-ID, own record
+            row(REQUEST, NONE,      NA,          OCCURRENCE) .gives(Create,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(REQUEST, ACTIVE,    SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(REQUEST, ACTIVE,    newer_seq,   OCCURRENCE) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    newer_stamp, OCCURRENCE) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(REQUEST, CANCELLED, SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(REQUEST, CANCELLED, newer_seq,   OCCURRENCE) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, newer_stamp, OCCURRENCE) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(REQUEST, TOMBSTONE, SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(REQUEST, TOMBSTONE, newer_seq,   OCCURRENCE) .gives(Create,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, newer_stamp, OCCURRENCE) .gives(Create,    None,               Some(Active)),
+            // ---- REQUEST, with RECURRENCE-ID, judged against the series record
+            row(REQUEST, NONE,      NA,          VIA_SERIES) .gives(Create,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(REQUEST, ACTIVE,    SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(REQUEST, ACTIVE,    newer_seq,   VIA_SERIES) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, ACTIVE,    newer_stamp, VIA_SERIES) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(REQUEST, CANCELLED, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(REQUEST, CANCELLED, newer_seq,   VIA_SERIES) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, CANCELLED, newer_stamp, VIA_SERIES) .gives(Update,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(REQUEST, TOMBSTONE, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(REQUEST, TOMBSTONE, newer_seq,   VIA_SERIES) .gives(Create,    None,               Some(Active)),
+            row(REQUEST, TOMBSTONE, newer_stamp, VIA_SERIES) .gives(Create,    None,               Some(Active)),
+            // ---- CANCEL, without RECURRENCE-ID
+            row(CANCEL,  NONE,      NA,          SERIES)     .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  ACTIVE,    OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(CANCEL,  ACTIVE,    SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(CANCEL,  ACTIVE,    newer_seq,   SERIES)     .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  ACTIVE,    newer_stamp, SERIES)     .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(CANCEL,  CANCELLED, SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(CANCEL,  CANCELLED, newer_seq,   SERIES)     .gives(Duplicate, None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, newer_stamp, SERIES)     .gives(Duplicate, None,               Some(Cancelled)),
+            row(CANCEL,  TOMBSTONE, OLDER,       SERIES)     .gives(Stale,     None,               None),
+            row(CANCEL,  TOMBSTONE, SAME,        SERIES)     .gives(Duplicate, None,               None),
+            row(CANCEL,  TOMBSTONE, newer_seq,   SERIES)     .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  TOMBSTONE, newer_stamp, SERIES)     .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            // ---- CANCEL, with RECURRENCE-ID, own record
+            row(CANCEL,  NONE,      NA,          OCCURRENCE) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  ACTIVE,    OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(CANCEL,  ACTIVE,    SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(CANCEL,  ACTIVE,    newer_seq,   OCCURRENCE) .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  ACTIVE,    newer_stamp, OCCURRENCE) .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(CANCEL,  CANCELLED, SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(CANCEL,  CANCELLED, newer_seq,   OCCURRENCE) .gives(Duplicate, None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, newer_stamp, OCCURRENCE) .gives(Duplicate, None,               Some(Cancelled)),
+            row(CANCEL,  TOMBSTONE, OLDER,       OCCURRENCE) .gives(Stale,     None,               None),
+            row(CANCEL,  TOMBSTONE, SAME,        OCCURRENCE) .gives(Duplicate, None,               None),
+            row(CANCEL,  TOMBSTONE, newer_seq,   OCCURRENCE) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  TOMBSTONE, newer_stamp, OCCURRENCE) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            // ---- CANCEL, with RECURRENCE-ID, judged against the series record
+            row(CANCEL,  NONE,      NA,          VIA_SERIES) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  ACTIVE,    OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(CANCEL,  ACTIVE,    SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  ACTIVE,    newer_seq,   VIA_SERIES) .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  ACTIVE,    newer_stamp, VIA_SERIES) .gives(Cancel,    None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(CANCEL,  CANCELLED, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  CANCELLED, newer_seq,   VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  CANCELLED, newer_stamp, VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  TOMBSTONE, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
+            row(CANCEL,  TOMBSTONE, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  TOMBSTONE, newer_seq,   VIA_SERIES) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+            row(CANCEL,  TOMBSTONE, newer_stamp, VIA_SERIES) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
+        ]
+    }
+
+    /// Every mismatch between `decision` and the expected row, in words.
+    fn mismatches(row: Row, expected: Expected, decision: &Decision) -> Vec<String> {
+        let (route, reason, written) = expected;
+        let mut problems = Vec::new();
+        let mut check = |what: &str, ok: bool, got: String| {
+            if !ok {
+                problems.push(format!("{row:?}: {what}: got {got}"));
+            }
+        };
+        check(
+            "route",
+            decision.route == route,
+            format!("{:?}, want {route:?}", decision.route),
+        );
+        check(
+            "reason",
+            decision.reason == reason,
+            format!("{:?}, want {reason:?}", decision.reason),
+        );
+        check(
+            "notify_sender",
+            !decision.notify_sender,
+            "true, want false".to_owned(),
+        );
+        let [transition] = decision.transitions.as_slice() else {
+            check(
+                "transitions",
+                false,
+                format!("{:?}, want exactly one", decision.transitions),
+            );
+            return problems;
+        };
+        let want_key = key(row.component_rid());
+        check(
+            "key",
+            transition.key == want_key,
+            format!("{}, want {want_key}", transition.key),
+        );
+        check(
+            "component",
+            transition.component == 0,
+            transition.component.to_string(),
+        );
+        check(
+            "transition",
+            transition.route == route && transition.reason == reason,
+            format!("{:?}/{:?}", transition.route, transition.reason),
+        );
+        let got = transition.new_state.as_ref();
+        let ok = match (got, written) {
+            (None, None) => true,
+            (Some(state), Some(status)) => {
+                state.status == status
+                    && state.version == row.component_version()
+                    && state.organizer.as_deref() == Some(ALICE)
+            }
+            _ => false,
+        };
+        check(
+            "written",
+            ok,
+            format!("{got:?}, want {written:?} at {:?}", row.component_version()),
+        );
+        problems
+    }
+
+    #[test]
+    fn decision_table() {
+        let mut problems = Vec::new();
+        for (row, expected) in table() {
+            let (analysis, ledger) = row.setup();
+            problems.extend(mismatches(row, expected, &decide(&analysis, &ledger)));
+        }
+        assert!(
+            problems.is_empty(),
+            "{} mismatches:\n{}",
+            problems.len(),
+            problems.join("\n")
+        );
+    }
+
+    /// The table holds every combination issue 2 names, each exactly once.
+    #[test]
+    fn decision_table_is_complete() {
+        let rows: Vec<Row> = table().into_iter().map(|(row, _)| row).collect();
+        let mut want = Vec::new();
+        for method in [REQUEST, CANCEL] {
+            for scope in [SERIES, OCCURRENCE, VIA_SERIES] {
+                want.push(row(method, NONE, NA, scope));
+                for record in [ACTIVE, CANCELLED, TOMBSTONE] {
+                    for relation in [OLDER, SAME, Rel::Newer(BySequence), Rel::Newer(ByDtstamp)] {
+                        want.push(row(method, record, relation, scope));
+                    }
+                }
+            }
+        }
+        assert_eq!(want.len(), 78);
+        for combination in &want {
+            let count = rows.iter().filter(|row| *row == combination).count();
+            assert_eq!(
+                count, 1,
+                "{combination:?} appears {count} times in the table"
+            );
+        }
+        assert_eq!(
+            rows.len(),
+            want.len(),
+            "the table has rows outside the combinations"
+        );
+    }
+}
