@@ -715,4 +715,563 @@ mod tests {
             "the table has rows outside the combinations"
         );
     }
+
+    // ---- ownership ----------------------------------------------------------------------------
+
+    fn decide_one(
+        method: Method,
+        event: EventComponent,
+        ledger: &[(EventKey, RecordState)],
+    ) -> Decision {
+        let ledger: BTreeMap<_, _> = ledger.iter().cloned().collect();
+        decide(&message(method, vec![event]), &ledger)
+    }
+
+    #[test]
+    fn a_record_owned_by_someone_else_refuses_whatever_the_version() {
+        let mut problems = Vec::new();
+        for method in [Method::Request, Method::Cancel] {
+            for status in [RecordStatus::Active, RecordStatus::Cancelled] {
+                // Own record, and an occurrence judged against its series.
+                for (rid_component, rid_record) in [(None, None), (rid(8), rid(8)), (rid(8), None)]
+                {
+                    for at in [version(0, None), version(1, Some(10)), version(5, Some(12))] {
+                        let owned = record(status, version(1, Some(10)), Some("bob@example.com"));
+                        let decision = decide_one(
+                            method.clone(),
+                            component(rid_component, at, Some(ALICE)),
+                            &[(key(rid_record), owned)],
+                        );
+                        if decision != Decision::refused(Reason::SenderNotOrganizer) {
+                            problems.push(format!(
+                                "{method} {status:?} {rid_component:?}/{rid_record:?} {at:?}: {decision:?}"
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+        // And the sender is told.
+        assert!(Decision::refused(Reason::SenderNotOrganizer).notify_sender);
+    }
+
+    #[test]
+    fn the_organizer_on_record_matches_whatever_the_letter_case() {
+        let decision = decide_one(
+            Method::Request,
+            component(None, version(2, None), Some("Alice@Example.COM")),
+            &[(
+                key(None),
+                record(
+                    RecordStatus::Active,
+                    version(1, None),
+                    Some("ALICE@example.com"),
+                ),
+            )],
+        );
+        assert_eq!(decision.route, Route::Update);
+        assert_eq!(decision.reason, None);
+        let written = decision
+            .transitions
+            .first()
+            .and_then(|t| t.new_state.clone());
+        // Recorded lower-case, whatever the client wrote.
+        assert_eq!(
+            written.and_then(|state| state.organizer),
+            Some(ALICE.to_owned())
+        );
+    }
+
+    #[test]
+    fn non_ascii_addresses_compare_case_insensitively() {
+        let decision = decide_one(
+            Method::Cancel,
+            component(None, version(2, None), Some("JÖRG@EXAMPLE.DE")),
+            &[(
+                key(None),
+                record(
+                    RecordStatus::Active,
+                    version(1, None),
+                    Some("jörg@example.de"),
+                ),
+            )],
+        );
+        assert_eq!(decision.route, Route::Cancel);
+    }
+
+    #[test]
+    fn a_strangers_tombstone_does_not_block_the_real_organizer() {
+        // Mallory cancels a UID first, with a huge SEQUENCE.
+        let strangers = record(
+            RecordStatus::Tombstone,
+            version(999, Some(23)),
+            Some("mallory@evil.example"),
+        );
+        let request = decide_one(
+            Method::Request,
+            component(None, version(0, Some(9)), Some(ALICE)),
+            &[(key(None), strangers.clone())],
+        );
+        assert_eq!(request.route, Route::Create);
+        let written = request
+            .transitions
+            .first()
+            .and_then(|t| t.new_state.clone());
+        assert_eq!(
+            written,
+            Some(record(
+                RecordStatus::Active,
+                version(0, Some(9)),
+                Some(ALICE)
+            ))
+        );
+
+        // Alice's own CANCEL replaces Mallory's tombstone with hers.
+        let cancel = decide_one(
+            Method::Cancel,
+            component(None, version(0, Some(9)), Some(ALICE)),
+            &[(key(None), strangers.clone())],
+        );
+        assert_eq!(cancel.route, Route::Ignored);
+        assert_eq!(cancel.reason, Some(Reason::UnknownEvent));
+        assert!(!cancel.notify_sender);
+        let written = cancel.transitions.first().and_then(|t| t.new_state.clone());
+        assert_eq!(
+            written,
+            Some(record(
+                RecordStatus::Tombstone,
+                version(0, Some(9)),
+                Some(ALICE)
+            ))
+        );
+
+        // On an occurrence's own key, a stranger's tombstone falls through to the series.
+        let occurrence = decide_one(
+            Method::Request,
+            component(rid(8), version(2, None), Some(ALICE)),
+            &[
+                (key(rid(8)), strangers),
+                (
+                    key(None),
+                    record(RecordStatus::Active, version(1, None), Some(ALICE)),
+                ),
+            ],
+        );
+        assert_eq!(occurrence.route, Route::Update);
+    }
+
+    #[test]
+    fn the_organizers_own_tombstone_still_holds() {
+        let own = record(
+            RecordStatus::Tombstone,
+            version(3, None),
+            Some("ALICE@example.com"),
+        );
+        let decision = decide_one(
+            Method::Request,
+            component(None, version(2, None), Some(ALICE)),
+            &[(key(None), own)],
+        );
+        assert_eq!(decision.route, Route::Stale);
+        assert!(decision.transitions.iter().all(|t| t.new_state.is_none()));
+    }
+
+    #[test]
+    fn an_unknown_organizer_on_record_is_not_a_mismatch() {
+        let decision = decide_one(
+            Method::Request,
+            component(None, version(2, None), Some(ALICE)),
+            &[(
+                key(None),
+                record(RecordStatus::Active, version(1, None), None),
+            )],
+        );
+        assert_eq!(decision.route, Route::Update);
+        let written = decision
+            .transitions
+            .first()
+            .and_then(|t| t.new_state.clone());
+        assert_eq!(
+            written.and_then(|state| state.organizer),
+            Some(ALICE.to_owned())
+        );
+    }
+
+    #[test]
+    fn a_component_without_organizer_keeps_the_organizer_on_record() {
+        let decision = decide_one(
+            Method::Cancel,
+            component(None, version(2, None), None),
+            &[(
+                key(None),
+                record(RecordStatus::Active, version(1, None), Some(ALICE)),
+            )],
+        );
+        assert_eq!(decision.route, Route::Cancel);
+        let written = decision
+            .transitions
+            .first()
+            .and_then(|t| t.new_state.clone());
+        assert_eq!(
+            written,
+            Some(record(
+                RecordStatus::Cancelled,
+                version(2, None),
+                Some(ALICE)
+            ))
+        );
+    }
+
+    // ---- multi-component messages -------------------------------------------------------------
+
+    fn routes(decision: &Decision) -> Vec<(Route, Option<String>, Option<RecordStatus>)> {
+        decision
+            .transitions
+            .iter()
+            .map(|t| {
+                (
+                    t.route,
+                    t.key.recurrence_id.clone(),
+                    t.new_state.as_ref().map(|state| state.status),
+                )
+            })
+            .collect()
+    }
+
+    fn rid_text(day: u32) -> Option<String> {
+        rid(day).map(|rid| rid.to_string())
+    }
+
+    #[test]
+    fn a_new_series_with_exceptions_creates_every_component() {
+        let at = version(0, Some(9));
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(None, at, Some(ALICE)),
+                component(rid(8), at, Some(ALICE)),
+                component(rid(15), at, Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &BTreeMap::new());
+        assert_eq!((decision.route, decision.reason), (Route::Create, None));
+        assert!(!decision.notify_sender);
+        assert_eq!(
+            routes(&decision),
+            vec![
+                (Route::Create, None, Some(RecordStatus::Active)),
+                (Route::Create, rid_text(8), Some(RecordStatus::Active)),
+                (Route::Create, rid_text(15), Some(RecordStatus::Active)),
+            ]
+        );
+        let components: Vec<usize> = decision.transitions.iter().map(|t| t.component).collect();
+        assert_eq!(components, vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn the_message_route_is_the_first_component_that_publishes() {
+        // The master is re-sent unchanged; one occurrence moved (newer DTSTAMP).
+        let ledger: BTreeMap<_, _> = [
+            (
+                key(None),
+                record(RecordStatus::Active, version(1, Some(9)), Some(ALICE)),
+            ),
+            (
+                key(rid(8)),
+                record(RecordStatus::Active, version(1, Some(9)), Some(ALICE)),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(None, version(1, Some(9)), Some(ALICE)),
+                component(rid(8), version(1, Some(11)), Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &ledger);
+        assert_eq!(decision.route, Route::Update);
+        assert_eq!(
+            routes(&decision),
+            vec![
+                (Route::Duplicate, None, None),
+                (Route::Update, rid_text(8), Some(RecordStatus::Active)),
+            ]
+        );
+    }
+
+    #[test]
+    fn when_nothing_publishes_the_master_speaks_for_the_message() {
+        // The exception comes first and is a duplicate; the master (second) is stale.
+        let ledger: BTreeMap<_, _> = [
+            (
+                key(None),
+                record(RecordStatus::Active, version(3, None), Some(ALICE)),
+            ),
+            (
+                key(rid(8)),
+                record(RecordStatus::Active, version(2, None), Some(ALICE)),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(rid(8), version(2, None), Some(ALICE)),
+                component(None, version(2, None), Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &ledger);
+        assert_eq!((decision.route, decision.reason), (Route::Stale, None));
+        assert_eq!(
+            routes(&decision),
+            vec![
+                (Route::Duplicate, rid_text(8), None),
+                (Route::Stale, None, None)
+            ]
+        );
+    }
+
+    #[test]
+    fn without_a_master_the_first_component_speaks_for_the_message() {
+        let ledger: BTreeMap<_, _> = [
+            (
+                key(rid(8)),
+                record(RecordStatus::Active, version(2, None), Some(ALICE)),
+            ),
+            (
+                key(rid(15)),
+                record(RecordStatus::Active, version(1, None), Some(ALICE)),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(rid(8), version(1, None), Some(ALICE)),
+                component(rid(15), version(1, None), Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &ledger);
+        assert_eq!(decision.route, Route::Stale);
+        assert_eq!(
+            routes(&decision),
+            vec![
+                (Route::Stale, rid_text(8), None),
+                (Route::Duplicate, rid_text(15), None)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_ignored_cancel_carries_unknown_event_and_tells_nobody() {
+        let analysis = message(
+            Method::Cancel,
+            vec![
+                component(rid(8), version(1, None), Some(ALICE)),
+                component(rid(15), version(1, None), Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &BTreeMap::new());
+        assert_eq!(decision.route, Route::Ignored);
+        assert_eq!(decision.reason, Some(Reason::UnknownEvent));
+        assert!(!decision.notify_sender);
+        assert_eq!(
+            routes(&decision),
+            vec![
+                (Route::Ignored, rid_text(8), Some(RecordStatus::Tombstone)),
+                (Route::Ignored, rid_text(15), Some(RecordStatus::Tombstone)),
+            ]
+        );
+    }
+
+    #[test]
+    fn one_component_owned_by_someone_else_refuses_the_whole_message() {
+        // Master and first exception are fine updates; the second exception's own record
+        // belongs to Bob.
+        let ledger: BTreeMap<_, _> = [
+            (
+                key(None),
+                record(RecordStatus::Active, version(1, None), Some(ALICE)),
+            ),
+            (
+                key(rid(15)),
+                record(
+                    RecordStatus::Active,
+                    version(1, None),
+                    Some("bob@example.com"),
+                ),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(None, version(2, None), Some(ALICE)),
+                component(rid(8), version(2, None), Some(ALICE)),
+                component(rid(15), version(2, None), Some(ALICE)),
+            ],
+        );
+        let decision = decide(&analysis, &ledger);
+        assert_eq!(decision, Decision::refused(Reason::SenderNotOrganizer));
+        assert_eq!(decision.route, Route::Invalid);
+        assert!(decision.notify_sender);
+        assert!(decision.transitions.is_empty());
+    }
+
+    #[test]
+    fn a_series_cancel_writes_only_the_series_key() {
+        let ledger: BTreeMap<_, _> = [
+            (
+                key(None),
+                record(RecordStatus::Active, version(1, None), Some(ALICE)),
+            ),
+            (
+                key(rid(8)),
+                record(RecordStatus::Active, version(1, None), Some(ALICE)),
+            ),
+        ]
+        .into_iter()
+        .collect();
+        let analysis = message(
+            Method::Cancel,
+            vec![component(None, version(2, None), Some(ALICE))],
+        );
+        let decision = decide(&analysis, &ledger);
+        assert_eq!(decision.route, Route::Cancel);
+        assert_eq!(
+            routes(&decision),
+            vec![(Route::Cancel, None, Some(RecordStatus::Cancelled))]
+        );
+    }
+
+    #[test]
+    fn an_occurrence_cancel_leaves_the_series_alive() {
+        let series = record(RecordStatus::Active, version(1, None), Some(ALICE));
+        let decision = decide_one(
+            Method::Cancel,
+            component(rid(8), version(2, None), Some(ALICE)),
+            &[(key(None), series)],
+        );
+        assert_eq!(decision.route, Route::Cancel);
+        assert_eq!(
+            routes(&decision),
+            vec![(Route::Cancel, rid_text(8), Some(RecordStatus::Cancelled))]
+        );
+    }
+
+    #[test]
+    fn two_components_for_one_key_are_a_malformed_calendar() {
+        let analysis = message(
+            Method::Request,
+            vec![
+                component(rid(8), version(1, None), Some(ALICE)),
+                component(rid(8), version(2, None), Some(ALICE)),
+            ],
+        );
+        assert_eq!(
+            decide(&analysis, &BTreeMap::new()),
+            Decision::refused(Reason::MalformedCalendar)
+        );
+    }
+
+    // ---- versions -----------------------------------------------------------------------------
+
+    #[test]
+    fn a_missing_dtstamp_sorts_before_any_present_one() {
+        let cases = [
+            // (component, record) => route
+            (version(1, None), version(1, Some(10)), Route::Stale),
+            (version(1, Some(10)), version(1, None), Route::Update),
+            (version(1, None), version(1, None), Route::Duplicate),
+            (version(2, None), version(1, Some(23)), Route::Update),
+            (version(0, Some(23)), version(1, None), Route::Stale),
+        ];
+        for (at, on_record, want) in cases {
+            let decision = decide_one(
+                Method::Request,
+                component(None, at, Some(ALICE)),
+                &[(
+                    key(None),
+                    record(RecordStatus::Active, on_record, Some(ALICE)),
+                )],
+            );
+            assert_eq!(
+                decision.route, want,
+                "component {at:?} against record {on_record:?}"
+            );
+        }
+    }
+
+    // ---- refusals ------------------------------------------------------------------------------
+
+    #[test]
+    fn a_refused_analysis_is_passed_through_untouched() {
+        let ledger: BTreeMap<_, _> = [(
+            key(None),
+            record(RecordStatus::Active, version(1, None), Some(ALICE)),
+        )]
+        .into_iter()
+        .collect();
+        for reason in Reason::ALL {
+            let mut analysis = message(
+                Method::Request,
+                vec![component(None, version(2, None), Some(ALICE))],
+            );
+            analysis.verdict = Err(reason);
+            let decision = decide(&analysis, &ledger);
+            assert_eq!(decision, Decision::refused(reason), "{reason}");
+            assert_eq!(decision.route, Route::Invalid);
+            assert!(decision.transitions.is_empty());
+            assert_eq!(decision.notify_sender, reason.notify_sender());
+        }
+    }
+
+    #[test]
+    fn a_violated_analysis_is_refused_not_guessed() {
+        let ok = || component(None, version(1, None), Some(ALICE));
+        let mut no_method = message(Method::Request, vec![ok()]);
+        no_method.method = None;
+        let mut no_uid = ok();
+        no_uid.uid = None;
+        let mut other_uid = ok();
+        other_uid.uid = Some("another@example.com".to_owned());
+        let mut other_case = ok();
+        other_case.uid = Some(UID.to_uppercase());
+        let cases = [
+            (no_method, Reason::MissingMethod),
+            (
+                message(Method::Other("PUBLISH".to_owned()), vec![ok()]),
+                Reason::UnsupportedMethod,
+            ),
+            (
+                message(Method::Request, vec![ok(), no_uid]),
+                Reason::MissingUid,
+            ),
+            (
+                message(Method::Cancel, vec![ok(), other_uid]),
+                Reason::MultipleUids,
+            ),
+            (
+                message(Method::Cancel, vec![ok(), other_case]),
+                Reason::MultipleUids,
+            ),
+            (
+                message(Method::Request, Vec::new()),
+                Reason::MalformedCalendar,
+            ),
+        ];
+        for (analysis, reason) in cases {
+            assert_eq!(
+                decide(&analysis, &BTreeMap::new()),
+                Decision::refused(reason),
+                "{analysis:?}"
+            );
+        }
+    }
 }
