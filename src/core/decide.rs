@@ -281,11 +281,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     use chrono::{DateTime, TimeZone, Utc};
+    use proptest::prelude::*;
 
     use super::decide;
     use crate::core::model::{
         Analysis, Decision, Envelope, EventComponent, EventKey, EventTime, Method, Organizer,
-        Reason, RecordState, RecordStatus, Route, Version,
+        Reason, RecordState, RecordStatus, Route, Transition, Version,
     };
 
     // ---- building blocks -------------------------------------------------------------------
@@ -1272,6 +1273,196 @@ mod tests {
                 Decision::refused(reason),
                 "{analysis:?}"
             );
+        }
+    }
+
+    // ---- properties ---------------------------------------------------------------------------
+
+    const ORGANIZERS: [Option<&str>; 4] = [
+        None,
+        Some(ALICE),
+        Some("ALICE@Example.com"),
+        Some("bob@example.com"),
+    ];
+
+    fn any_version() -> impl Strategy<Value = Version> {
+        (0u32..4, prop::option::of(8u32..11)).prop_map(|(sequence, hour)| version(sequence, hour))
+    }
+
+    fn any_rid() -> impl Strategy<Value = Option<EventTime>> {
+        prop_oneof![Just(None), Just(rid(8)), Just(rid(15))]
+    }
+
+    fn any_organizer() -> impl Strategy<Value = Option<&'static str>> {
+        prop::sample::select(ORGANIZERS.to_vec())
+    }
+
+    fn any_component() -> impl Strategy<Value = EventComponent> {
+        (any_rid(), any_version(), any_organizer(), 0u8..20).prop_map(
+            |(recurrence_id, at, organizer, uid)| {
+                let mut event = component(recurrence_id, at, organizer);
+                // Mostly the shared UID; now and then a missing or foreign one.
+                event.uid = match uid {
+                    0 => None,
+                    1 => Some("another@example.com".to_owned()),
+                    _ => event.uid,
+                };
+                event
+            },
+        )
+    }
+
+    fn any_record() -> impl Strategy<Value = RecordState> {
+        (
+            prop::sample::select(vec![
+                RecordStatus::Active,
+                RecordStatus::Cancelled,
+                RecordStatus::Tombstone,
+            ]),
+            any_version(),
+            any_organizer(),
+        )
+            .prop_map(|(status, at, organizer)| record(status, at, organizer))
+    }
+
+    fn any_ledger() -> impl Strategy<Value = BTreeMap<EventKey, RecordState>> {
+        (
+            prop::option::of(any_record()),
+            prop::option::of(any_record()),
+            prop::option::of(any_record()),
+        )
+            .prop_map(|(series, first, second)| {
+                [
+                    (key(None), series),
+                    (key(rid(8)), first),
+                    (key(rid(15)), second),
+                ]
+                .into_iter()
+                .filter_map(|(key, record)| record.map(|record| (key, record)))
+                .collect()
+            })
+    }
+
+    fn any_analysis() -> impl Strategy<Value = Analysis> {
+        (
+            0u8..10,
+            prop::collection::vec(any_component(), 0..4),
+            prop::option::of(prop::sample::select(Reason::ALL.to_vec())),
+        )
+            .prop_map(|(method, events, refused)| {
+                let mut analysis = message(
+                    match method {
+                        0 => Method::Other("PUBLISH".to_owned()),
+                        1..=4 => Method::Request,
+                        _ => Method::Cancel,
+                    },
+                    events,
+                );
+                if method == 9 {
+                    analysis.method = None;
+                }
+                // Mostly accepted by the analysis, so the ledger rules are what is exercised.
+                analysis.verdict = match refused {
+                    Some(reason) if method < 2 => Err(reason),
+                    _ => Ok(()),
+                };
+                analysis
+            })
+    }
+
+    /// The record a component must be newer than to publish, computed independently of
+    /// `decide`: its own record, else its series', skipping tombstones of another organizer.
+    fn judged_against<'a>(
+        event: &EventComponent,
+        ledger: &'a BTreeMap<EventKey, RecordState>,
+    ) -> Option<&'a RecordState> {
+        let mine = event
+            .organizer
+            .as_ref()
+            .map(|organizer| organizer.address.to_lowercase());
+        let counts = |record: &&RecordState| {
+            let theirs = record
+                .organizer
+                .as_ref()
+                .map(|address| address.to_lowercase());
+            let stranger = matches!((&theirs, &mine), (Some(a), Some(b)) if a != b);
+            !(record.status == RecordStatus::Tombstone && stranger)
+        };
+        let uid = event.uid.as_deref().unwrap_or_default();
+        let own = ledger
+            .get(&EventKey::new(uid, event.recurrence_id.as_ref()))
+            .filter(counts);
+        match (own, event.recurrence_id) {
+            (Some(own), _) => Some(own),
+            (None, Some(_)) => ledger.get(&EventKey::new(uid, None)).filter(counts),
+            (None, None) => None,
+        }
+    }
+
+    proptest! {
+        // No regression files: the interesting cases are promoted to the named tests above.
+        #![proptest_config(ProptestConfig {
+            cases: 4096,
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
+
+        #[test]
+        fn decide_never_publishes_or_writes_what_is_not_newer(
+            analysis in any_analysis(),
+            ledger in any_ledger(),
+        ) {
+            let decision = decide(&analysis, &ledger);
+
+            if decision.route == Route::Invalid {
+                // Refused: nothing is written or published, and the reason says why.
+                prop_assert!(decision.transitions.is_empty());
+                prop_assert!(decision.reason.is_some());
+                return Ok(());
+            }
+            prop_assert!(analysis.verdict.is_ok());
+            prop_assert!(!decision.notify_sender);
+            prop_assert_eq!(decision.transitions.len(), analysis.events.len());
+            let publishes: Vec<&Transition> = decision
+                .transitions
+                .iter()
+                .filter(|t| t.route.topic().is_some())
+                .collect();
+            match publishes.first() {
+                Some(first) => prop_assert_eq!(decision.route, first.route),
+                None => prop_assert!(decision.route.topic().is_none()),
+            }
+
+            for (index, transition) in decision.transitions.iter().enumerate() {
+                let event = &analysis.events[index];
+                prop_assert_eq!(transition.component, index);
+                // Every component shares one UID, so an accepted message has one.
+                let uid = event.uid.as_deref().unwrap_or_default();
+                prop_assert_eq!(&transition.key, &EventKey::new(uid, event.recurrence_id.as_ref()));
+                prop_assert!(transition.route != Route::Invalid);
+                // A write only ever records what this component says.
+                if let Some(state) = &transition.new_state {
+                    prop_assert_eq!(state.version, event.version());
+                }
+                // A live record of this very key is never overwritten by something not newer.
+                if let (Some(state), Some(own)) = (&transition.new_state, ledger.get(&transition.key))
+                    && own.status != RecordStatus::Tombstone
+                {
+                    prop_assert!(state.version > own.version, "{:?} over {:?}", state, own);
+                }
+                // Nothing older than or equal to the record it was judged against is published.
+                if transition.route.topic().is_some()
+                    && let Some(against) = judged_against(event, &ledger)
+                {
+                    prop_assert!(
+                        event.version() > against.version,
+                        "{:?} published {:?} against {:?}",
+                        transition.route,
+                        event.version(),
+                        against
+                    );
+                }
+            }
         }
     }
 }
