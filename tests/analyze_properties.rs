@@ -10,7 +10,11 @@ fn base64(bytes: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in bytes.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -27,10 +31,10 @@ fn base64(bytes: &[u8]) -> String {
         .join("\r\n")
 }
 
-fn quoted_printable(text: &str) -> String {
+fn quoted_printable(bytes: &[u8]) -> String {
     let mut out = String::new();
     let mut line_len = 0;
-    for byte in text.bytes() {
+    for &byte in bytes {
         let piece = match byte {
             b'\r' | b'\n' => {
                 out.push(byte as char);
@@ -50,18 +54,25 @@ fn quoted_printable(text: &str) -> String {
     out
 }
 
-/// Folds a content line at 75 octets, possibly inside a UTF-8 character, as some clients do.
-fn fold(line: &str) -> String {
-    let bytes = line.as_bytes();
-    let mut out = Vec::new();
-    for (index, chunk) in bytes.chunks(74).enumerate() {
+/// Folds a content line every 74 octets, possibly inside a UTF-8 character, as some clients do.
+fn fold_bytes(line: &[u8], out: &mut Vec<u8>) {
+    for (index, chunk) in line.chunks(74).enumerate() {
         if index > 0 {
             out.extend_from_slice(b"\r\n ");
         }
         out.extend_from_slice(chunk);
     }
-    // Only valid to hand around as bytes; the encodings below carry them intact.
-    String::from_utf8_lossy(&out).into_owned()
+    out.extend_from_slice(b"\r\n");
+}
+
+fn to_lf(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    for (index, &byte) in bytes.iter().enumerate() {
+        if !(byte == b'\r' && bytes.get(index + 1) == Some(&b'\n')) {
+            out.push(byte);
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -83,15 +94,19 @@ fn written() -> impl Strategy<Value = Written> {
         0u8..3,
         any::<bool>(),
     )
-        .prop_map(|(uid, summary, sequence, cancel, encoding, lf_only)| Written {
-            uid,
-            summary: summary.trim().to_owned(),
-            sequence,
-            cancel,
-            encoding,
-            lf_only,
+        .prop_map(
+            |(uid, summary, sequence, cancel, encoding, lf_only)| Written {
+                uid,
+                summary: summary.trim().to_owned(),
+                sequence,
+                cancel,
+                encoding,
+                lf_only,
+            },
+        )
+        .prop_filter("summary must not be blank", |written| {
+            !written.summary.is_empty()
         })
-        .prop_filter("summary must not be blank", |written| !written.summary.is_empty())
 }
 
 fn email_of(written: &Written) -> Vec<u8> {
@@ -113,23 +128,12 @@ fn email_of(written: &Written) -> Vec<u8> {
         "END:VEVENT".to_owned(),
         "END:VCALENDAR".to_owned(),
     ] {
-        // Fold at the byte level: a fold may split a multi-byte character.
-        let bytes = line.as_bytes();
-        for (index, chunk) in bytes.chunks(74).enumerate() {
-            if index > 0 {
-                calendar_bytes.extend_from_slice(b"\r\n ");
-            }
-            calendar_bytes.extend_from_slice(chunk);
-        }
-        calendar_bytes.extend_from_slice(b"\r\n");
+        fold_bytes(line.as_bytes(), &mut calendar_bytes);
     }
     let (transfer, body) = match written.encoding {
         0 => ("base64", base64(&calendar_bytes)),
-        1 => (
-            "quoted-printable",
-            quoted_printable(&String::from_utf8_lossy(&calendar_bytes)),
-        ),
-        _ => ("8bit", String::from_utf8_lossy(&calendar_bytes).into_owned()),
+        1 => ("quoted-printable", quoted_printable(&calendar_bytes)),
+        _ => ("8bit", String::new()),
     };
     let mut email = Vec::new();
     email.extend_from_slice(
@@ -151,7 +155,7 @@ fn email_of(written: &Written) -> Vec<u8> {
     }
     email.extend_from_slice(b"--b1--\r\n");
     if written.lf_only {
-        email = String::from_utf8_lossy(&email).replace("\r\n", "\n").into_bytes();
+        email = to_lf(&email);
     }
     email
 }
@@ -160,7 +164,10 @@ fn assert_consistent(raw: &[u8]) {
     let analysis = analyze(raw, &Limits::default(), &SenderPolicy::default());
     match analysis.verdict {
         Ok(()) => {
-            assert!(matches!(analysis.method, Some(Method::Request | Method::Cancel)));
+            assert!(matches!(
+                analysis.method,
+                Some(Method::Request | Method::Cancel)
+            ));
             assert!(!analysis.events.is_empty());
             let uid = analysis.events[0].uid.clone();
             assert!(uid.is_some());
@@ -212,6 +219,12 @@ proptest! {
 }
 
 #[test]
-fn folding_helper_splits_long_lines() {
-    assert!(fold(&"x".repeat(200)).contains("\r\n "));
+fn generator_folds_inside_characters_and_converts_line_endings() {
+    let mut folded = Vec::new();
+    fold_bytes(format!("x{}", "é".repeat(40)).as_bytes(), &mut folded);
+    assert!(
+        std::str::from_utf8(&folded).is_err(),
+        "a fold must split a character"
+    );
+    assert_eq!(to_lf(b"a\r\nb\r"), b"a\nb\r");
 }

@@ -162,7 +162,12 @@ fn differences(path: &str, expected: &Value, actual: &Value, out: &mut Vec<Strin
     match (expected, actual) {
         (Value::Object(want), Value::Object(got)) => {
             for (key, value) in want {
-                differences(&format!("{path}.{key}"), value, got.get(key).unwrap_or(&Value::Null), out);
+                differences(
+                    &format!("{path}.{key}"),
+                    value,
+                    got.get(key).unwrap_or(&Value::Null),
+                    out,
+                );
             }
             for key in got.keys().filter(|key| !want.contains_key(*key)) {
                 out.push(format!("{path}.{key}: not expected, got {}", got[key]));
@@ -195,7 +200,10 @@ fn check_cases(cases: &[Case]) -> Vec<String> {
         if crlf != lf {
             let mut diff = Vec::new();
             differences("", &crlf, &lf, &mut diff);
-            mismatches.push(format!("{name}: CRLF and LF forms differ:\n    {}", diff.join("\n    ")));
+            mismatches.push(format!(
+                "{name}: CRLF and LF forms differ:\n    {}",
+                diff.join("\n    ")
+            ));
         }
         if bless {
             if let Some(parent) = case.expected.parent() {
@@ -256,7 +264,11 @@ fn shared_real_client_corpus_matches_its_expectations() {
         return;
     };
     let cases = shared_cases(&corpus);
-    assert!(!cases.is_empty(), "the shared corpus at {} holds no .eml", corpus.display());
+    assert!(
+        !cases.is_empty(),
+        "the shared corpus at {} holds no .eml",
+        corpus.display()
+    );
     let mismatches = check_cases(&cases);
     assert!(
         mismatches.is_empty(),
@@ -298,7 +310,11 @@ fn inspect_command_prints_the_report_for_every_fixture() {
             .output()
             .expect("the binary runs");
         if !output.status.success() {
-            problems.push(format!("{}: exit {:?}", case.email.display(), output.status.code()));
+            problems.push(format!(
+                "{}: exit {:?}",
+                case.email.display(),
+                output.status.code()
+            ));
             continue;
         }
         let printed: Value = match serde_json::from_slice(&output.stdout) {
@@ -311,11 +327,17 @@ fn inspect_command_prints_the_report_for_every_fixture() {
         let raw = std::fs::read(&case.email).expect("readable");
         let library = inspect_report(&analyze(&raw, &Limits::default(), &SenderPolicy::default()));
         if printed != library {
-            problems.push(format!("{}: CLI and library reports differ", case.email.display()));
+            problems.push(format!(
+                "{}: CLI and library reports differ",
+                case.email.display()
+            ));
         }
         for field in TOP_FIELDS.iter().chain(["events"].iter()) {
             if printed.get(*field).is_none() {
-                problems.push(format!("{}: no `{field}` in the report", case.email.display()));
+                problems.push(format!(
+                    "{}: no `{field}` in the report",
+                    case.email.display()
+                ));
             }
         }
     }
@@ -340,7 +362,11 @@ fn inspect_command_exit_codes() {
         .arg(not_mail.path())
         .output()
         .expect("runs");
-    assert_eq!(refused.status.code(), Some(0), "a refusal is a handled outcome");
+    assert_eq!(
+        refused.status.code(),
+        Some(0),
+        "a refusal is a handled outcome"
+    );
     let report: Value = serde_json::from_slice(&refused.stdout).expect("JSON");
     assert_eq!(report["valid"], json!(false));
     assert_eq!(report["reason"], json!("no_calendar"));

@@ -122,10 +122,10 @@ fn judge(
     let own = ledger.get(&key).filter(usable);
     // An occurrence with no record of its own is judged against its series: a REQUEST or CANCEL
     // for one occurrence of a known series is never `create`/`ignored`.
-    let (record, via_series) = match own {
-        Some(record) => (Some(record), false),
-        None if key.recurrence_id.is_some() => (ledger.get(&key.series()).filter(usable), true),
-        None => (None, false),
+    let record = match own {
+        Some(record) => Some(record),
+        None if key.recurrence_id.is_some() => ledger.get(&key.series()).filter(usable),
+        None => None,
     };
     let outcome = Outcome {
         component,
@@ -165,17 +165,12 @@ fn judge(
         Ordering::Less => outcome.no_write(Route::Stale, None),
         // Already handled (a retry, or the same invite sent twice).
         Ordering::Equal => outcome.no_write(Route::Duplicate, None),
-        Ordering::Greater => newer(action, record.status, via_series, outcome),
+        Ordering::Greater => newer(action, record.status, outcome),
     }
 }
 
 /// The rules for a component newer than the record it is judged against (`status`).
-fn newer(
-    action: Action,
-    status: RecordStatus,
-    via_series: bool,
-    outcome: Outcome<'_>,
-) -> Transition {
+fn newer(action: Action, status: RecordStatus, outcome: Outcome<'_>) -> Transition {
     match (action, status) {
         // A newer REQUEST changes a live event, or revives a cancelled one (DESIGN.md: that is
         // `update`). For an occurrence judged against its series, this writes the occurrence's
@@ -193,11 +188,8 @@ fn newer(
         (Action::Cancel, RecordStatus::Active) => {
             outcome.write(Route::Cancel, None, RecordStatus::Cancelled)
         }
-        // Cancelling an occurrence of a series already cancelled: subscribers already know.
-        (Action::Cancel, RecordStatus::Cancelled) if via_series => {
-            outcome.no_write(Route::Duplicate, None)
-        }
-        // Cancelled already, so nothing to publish; but remember the newer version so that a
+        // Cancelled already (the event, or for an occurrence its whole series), so nothing to
+        // publish; but remember the newer version under the component's own key so that a
         // REQUEST older than this CANCEL, delivered later, stays stale.
         (Action::Cancel, RecordStatus::Cancelled) => {
             outcome.write(Route::Duplicate, None, RecordStatus::Cancelled)
@@ -597,8 +589,8 @@ mod tests {
             row(CANCEL,  ACTIVE,    newer_stamp, VIA_SERIES) .gives(Cancel,    None,               Some(Cancelled)),
             row(CANCEL,  CANCELLED, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
             row(CANCEL,  CANCELLED, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
-            row(CANCEL,  CANCELLED, newer_seq,   VIA_SERIES) .gives(Duplicate, None,               None),
-            row(CANCEL,  CANCELLED, newer_stamp, VIA_SERIES) .gives(Duplicate, None,               None),
+            row(CANCEL,  CANCELLED, newer_seq,   VIA_SERIES) .gives(Duplicate, None,               Some(Cancelled)),
+            row(CANCEL,  CANCELLED, newer_stamp, VIA_SERIES) .gives(Duplicate, None,               Some(Cancelled)),
             row(CANCEL,  TOMBSTONE, OLDER,       VIA_SERIES) .gives(Stale,     None,               None),
             row(CANCEL,  TOMBSTONE, SAME,        VIA_SERIES) .gives(Duplicate, None,               None),
             row(CANCEL,  TOMBSTONE, newer_seq,   VIA_SERIES) .gives(Ignored,   Some(UnknownEvent), Some(Tombstone)),
