@@ -35,7 +35,7 @@ pub struct CalendarLimits {
 }
 
 pub fn parse_calendar(text: &str, limits: CalendarLimits) -> Result<ParsedCalendar, CalendarError> {
-    let cleaned = content_lines(text);
+    let cleaned = content_lines(text)?;
     if cleaned.is_empty() {
         return Err(CalendarError::NoEvent);
     }
@@ -75,9 +75,13 @@ pub fn parse_calendar(text: &str, limits: CalendarLimits) -> Result<ParsedCalend
     Ok(ParsedCalendar { method, events })
 }
 
+/// Real calendars nest three deep (VCALENDAR > VEVENT > VALARM, VTIMEZONE > STANDARD). The
+/// parser recurses per level, so hostile nesting must be stopped before it can exhaust the stack.
+const MAX_NESTING: usize = 8;
+
 /// Unfolds the text and keeps only what can be a content line, between the first BEGIN:VCALENDAR
 /// and the last END:VCALENDAR.
-fn content_lines(text: &str) -> String {
+fn content_lines(text: &str) -> Result<String, CalendarError> {
     let unfolded = unfold(text);
     let mut out = String::with_capacity(unfolded.len());
     let mut inside = false;
@@ -96,6 +100,11 @@ fn content_lines(text: &str) -> String {
         }
         if starts_with_ignore_case(line, "BEGIN:") {
             depth += 1;
+            if depth > MAX_NESTING {
+                return Err(CalendarError::Malformed(format!(
+                    "components nested deeper than {MAX_NESTING}"
+                )));
+            }
         } else if starts_with_ignore_case(line, "END:") {
             depth = depth.saturating_sub(1);
         }
@@ -105,7 +114,7 @@ fn content_lines(text: &str) -> String {
             inside = false;
         }
     }
-    out
+    Ok(out)
 }
 
 fn starts_with_ignore_case(line: &str, prefix: &str) -> bool {
@@ -450,6 +459,15 @@ mod tests {
             Err(CalendarError::NoEvent)
         );
         assert_eq!(parse("hello"), Err(CalendarError::NoEvent));
+    }
+
+    #[test]
+    fn hostile_nesting_is_refused_before_parsing() {
+        let nested = format!(
+            "BEGIN:VCALENDAR\r\n{}UID:x\r\n",
+            "BEGIN:X\r\n".repeat(100_000)
+        );
+        assert!(matches!(parse(&nested), Err(CalendarError::Malformed(_))));
     }
 
     #[test]

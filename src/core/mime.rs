@@ -341,6 +341,27 @@ Content-Transfer-Encoding: 8bit\r\n\r\nSUMMARY:R\xe9union\r\n"
     }
 
     #[test]
+    fn hostile_nesting_does_not_exhaust_the_stack() {
+        let mut nested_messages = String::new();
+        for _ in 0..5000 {
+            nested_messages.push_str("From: a@example.com\r\nContent-Type: message/rfc822\r\n\r\n");
+        }
+        nested_messages.push_str("Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
+        let content = read_mail(nested_messages.as_bytes(), 1024).expect("parses");
+        assert!(content.calendars.len() <= 1);
+
+        let mut nested_multiparts = String::from("From: a@example.com\r\n");
+        for level in 0..5000 {
+            nested_multiparts.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n"
+            ));
+        }
+        nested_multiparts.push_str("Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
+        let content = read_mail(nested_multiparts.as_bytes(), 1024).expect("parses");
+        assert!(content.calendars.len() <= 1);
+    }
+
+    #[test]
     fn addresses_are_normalized() {
         assert_eq!(
             normalize_address(" MAILTO:Ann@Example.COM "),
