@@ -27,5 +27,16 @@ test-rust:
 inspect:
 	$(CARGO) run --quiet --bin invite-router -- inspect --pretty "$(EML)"
 
+# cargo-fuzz drives libFuzzer through unstable rustc flags; RUSTC_BOOTSTRAP lets the stable
+# toolchain accept them (no nightly can be downloaded here).
+FUZZ_SECONDS ?= 600
+fuzz:
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
+		cargo fuzz run analyze -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+
+bench:
+	$(CARGO) bench --bench analyze
+
 clean:
 	rm -rf .venv cdk/node_modules cdk/cdk.out demo-state

@@ -1,1 +1,376 @@
-//! (in progress)
+//! Finds the calendar parts of a raw email with mail-parser: every `text/calendar`, every
+//! `application/ics` and every attachment named `*.ics`, at any depth, including inside attached
+//! `message/rfc822` messages (forwards, bounces). Each part comes back as decoded text.
+
+use mail_parser::decoders::base64::base64_decode;
+use mail_parser::decoders::charsets::map::charset_decoder;
+use mail_parser::decoders::quoted_printable::quoted_printable_decode;
+use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+
+use super::model::Envelope;
+
+/// Attached messages nest; a hostile one could nest thousands deep. Real forwards and bounces
+/// stay under five levels.
+const MAX_MESSAGE_DEPTH: usize = 8;
+
+/// More calendar parts than any client sends (Gmail sends two copies); past this it is abuse.
+pub const MAX_CALENDAR_PARTS: usize = 16;
+
+/// One calendar part, transfer- and charset-decoded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CalendarPart {
+    pub text: String,
+    /// The part's `method=` Content-Type parameter, upper-cased.
+    pub method_param: Option<String>,
+}
+
+/// The headers SES adds that say whether the sender can be trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustHeaders {
+    pub spam_verdict: Option<String>,
+    pub virus_verdict: Option<String>,
+    /// The topmost `Authentication-Results`: the one the receiving server (SES) prepended.
+    /// Lower ones may have been written by anyone, the sender included.
+    pub authentication_results: Option<String>,
+}
+
+/// What an email holds, as far as routing cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailContent {
+    pub envelope: Envelope,
+    pub trust: TrustHeaders,
+    pub calendars: Vec<CalendarPart>,
+    /// A calendar part was over the size limit (it is not in `calendars`).
+    pub oversized_calendar: bool,
+    /// More calendar parts than `MAX_CALENDAR_PARTS`.
+    pub too_many_calendars: bool,
+}
+
+/// Reads the email; `None` when the bytes are not a message at all.
+pub fn read_mail(raw: &[u8], max_calendar_bytes: usize) -> Option<MailContent> {
+    let message = MessageParser::default().parse(raw)?;
+    let mut content = MailContent {
+        envelope: envelope_of(&message),
+        trust: trust_headers_of(&message),
+        ..MailContent::default()
+    };
+    collect_calendar_parts(&message, 0, max_calendar_bytes, &mut content);
+    Some(content)
+}
+
+fn envelope_of(message: &Message<'_>) -> Envelope {
+    Envelope {
+        sender: message
+            .from()
+            .and_then(|from| from.first())
+            .and_then(|address| address.address())
+            .map(normalize_address),
+        subject: message.subject().map(|subject| subject.trim().to_owned()),
+        message_id: message.message_id().map(str::to_owned),
+    }
+}
+
+fn trust_headers_of(message: &Message<'_>) -> TrustHeaders {
+    let raw_header = |name: &str| {
+        message
+            .headers_raw()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| unfold_header(value))
+    };
+    TrustHeaders {
+        spam_verdict: raw_header("X-SES-Spam-Verdict"),
+        virus_verdict: raw_header("X-SES-Virus-Verdict"),
+        authentication_results: raw_header("Authentication-Results"),
+    }
+}
+
+fn unfold_header(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Lower-cases an address and drops a `mailto:` scheme in any letter case.
+pub fn normalize_address(address: &str) -> String {
+    let trimmed = address.trim().trim_matches(|c| c == '<' || c == '>');
+    let without_scheme = match trimmed.get(..7) {
+        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => &trimmed[7..],
+        _ => trimmed,
+    };
+    without_scheme.trim().to_lowercase()
+}
+
+fn collect_calendar_parts(
+    message: &Message<'_>,
+    depth: usize,
+    max_calendar_bytes: usize,
+    content: &mut MailContent,
+) {
+    for part in &message.parts {
+        match &part.body {
+            PartType::Message(inner) if depth < MAX_MESSAGE_DEPTH => {
+                collect_calendar_parts(inner, depth + 1, max_calendar_bytes, content);
+            }
+            PartType::Message(_) | PartType::Multipart(_) => {}
+            _ if is_calendar_part(part) => {
+                if content.calendars.len() >= MAX_CALENDAR_PARTS {
+                    content.too_many_calendars = true;
+                    return;
+                }
+                if part.len() > max_calendar_bytes {
+                    content.oversized_calendar = true;
+                    continue;
+                }
+                let text = decode_calendar_part(message, part);
+                if text.len() > max_calendar_bytes {
+                    content.oversized_calendar = true;
+                    continue;
+                }
+                let method_param = part
+                    .content_type()
+                    .and_then(|content_type| content_type.attribute("method"))
+                    .map(|method| method.trim().trim_matches(';').trim().to_ascii_uppercase())
+                    .filter(|method| !method.is_empty());
+                content.calendars.push(CalendarPart { text, method_param });
+            }
+            _ => {}
+        }
+    }
+}
+
+fn is_calendar_part(part: &MessagePart<'_>) -> bool {
+    let by_type = part.content_type().is_some_and(|content_type| {
+        let main = content_type.ctype();
+        let sub = content_type.subtype().unwrap_or_default();
+        (main.eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("calendar"))
+            || (main.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case("ics"))
+    });
+    by_type || part.attachment_name().is_some_and(has_ics_extension)
+}
+
+fn has_ics_extension(name: &str) -> bool {
+    let name = name.trim().trim_matches('"');
+    name.len() > 4
+        && name
+            .get(name.len() - 4..)
+            .is_some_and(|ext| ext.eq_ignore_ascii_case(".ics"))
+}
+
+/// The part's text. mail-parser already decoded text parts with their charset; when that
+/// produced replacement characters the usual cause is a client that folded a line in the middle of
+/// a multi-byte UTF-8 character, so the raw bytes are decoded again with folds removed first.
+fn decode_calendar_part(message: &Message<'_>, part: &MessagePart<'_>) -> String {
+    let charset = part
+        .content_type()
+        .and_then(|content_type| content_type.attribute("charset"));
+    match &part.body {
+        PartType::Text(text) | PartType::Html(text) => {
+            if text.contains('\u{FFFD}')
+                && let Some(bytes) = transfer_decoded_bytes(message, part)
+            {
+                return decode_bytes(&unfold_bytes(&bytes), charset);
+            }
+            text.to_string()
+        }
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => {
+            decode_bytes(&unfold_bytes(bytes), charset)
+        }
+        PartType::Message(_) | PartType::Multipart(_) => String::new(),
+    }
+}
+
+fn transfer_decoded_bytes(message: &Message<'_>, part: &MessagePart<'_>) -> Option<Vec<u8>> {
+    let start = usize::try_from(part.raw_body_offset()).ok()?;
+    let end = usize::try_from(part.raw_end_offset()).ok()?;
+    let raw = message.raw_message().get(start..end)?;
+    match part.encoding {
+        Encoding::QuotedPrintable => quoted_printable_decode(raw),
+        Encoding::Base64 => base64_decode(raw),
+        Encoding::None => Some(raw.to_vec()),
+    }
+}
+
+fn decode_bytes(bytes: &[u8], charset: Option<&str>) -> String {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if let Some(decoder) = charset.and_then(|name| charset_decoder(name.as_bytes())) {
+        return decoder(bytes);
+    }
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Removes iCalendar line folds (a line break followed by a space or tab) at the byte level, so
+/// a multi-byte character split across a fold is joined before it is decoded.
+pub fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let break_len = match (byte, bytes.get(index + 1)) {
+            (b'\r', Some(b'\n')) => 2,
+            (b'\n', _) => 1,
+            _ => 0,
+        };
+        if break_len > 0 && matches!(bytes.get(index + break_len), Some(b' ' | b'\t')) {
+            index += break_len + 1;
+            continue;
+        }
+        out.push(byte);
+        index += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mail(body: &str) -> MailContent {
+        read_mail(body.as_bytes(), 512 * 1024).expect("parses")
+    }
+
+    #[test]
+    fn finds_inline_calendar_with_method_parameter() {
+        let content = mail(
+            "From: Ann <ANN@Example.com>\r\nSubject: Hi\r\nMessage-ID: <m1@example.com>\r\n\
+             Content-Type: text/calendar; method=REQUEST; charset=UTF-8\r\n\r\n\
+             BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        );
+        assert_eq!(content.calendars.len(), 1);
+        assert_eq!(
+            content.calendars[0].method_param.as_deref(),
+            Some("REQUEST")
+        );
+        assert_eq!(content.envelope.sender.as_deref(), Some("ann@example.com"));
+        assert_eq!(
+            content.envelope.message_id.as_deref(),
+            Some("m1@example.com")
+        );
+    }
+
+    #[test]
+    fn zoom_style_doubled_semicolons_do_not_hide_the_method() {
+        let content = mail(
+            "From: a@example.com\r\nContent-Type: text/calendar; method=REQUEST;; charset=UTF-8\r\n\r\n\
+             BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+        );
+        assert_eq!(
+            content.calendars[0].method_param.as_deref(),
+            Some("REQUEST")
+        );
+    }
+
+    #[test]
+    fn finds_ics_attachment_by_name_and_application_ics_in_any_case() {
+        let content = mail(concat!(
+            "From: a@example.com\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nhello\r\n",
+            "--b\r\nContent-Type: application/octet-stream; name=\"Meeting.ICS\"\r\n",
+            "Content-Disposition: attachment; filename=\"Meeting.ICS\"\r\n",
+            "Content-Transfer-Encoding: base64\r\n\r\n",
+            "QkVHSU46VkNBTEVOREFSDQpFTkQ6VkNBTEVOREFSDQo=\r\n",
+            "--b\r\nContent-Type: APPLICATION/ICS\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+            "--b--\r\n"
+        ));
+        assert_eq!(content.calendars.len(), 2);
+        assert!(content.calendars[0].text.starts_with("BEGIN:VCALENDAR"));
+    }
+
+    #[test]
+    fn finds_calendar_inside_attached_message() {
+        let content = mail(concat!(
+            "From: fwd@example.com\r\nContent-Type: multipart/mixed; boundary=\"o\"\r\n\r\n",
+            "--o\r\nContent-Type: text/plain\r\n\r\nsee below\r\n",
+            "--o\r\nContent-Type: message/rfc822\r\n\r\n",
+            "From: org@example.com\r\nContent-Type: text/calendar; charset=utf-8\r\n\r\n",
+            "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nEND:VCALENDAR\r\n",
+            "--o--\r\n"
+        ));
+        assert_eq!(content.calendars.len(), 1);
+        assert!(content.calendars[0].text.contains("METHOD:REQUEST"));
+        assert_eq!(content.envelope.sender.as_deref(), Some("fwd@example.com"));
+    }
+
+    #[test]
+    fn latin1_calendar_is_decoded_with_its_charset() {
+        let raw = b"From: a@example.com\r\nContent-Type: text/calendar; charset=ISO-8859-1\r\n\
+Content-Transfer-Encoding: 8bit\r\n\r\nSUMMARY:R\xe9union\r\n"
+            .to_vec();
+        let content = read_mail(&raw, 1024).expect("parses");
+        assert!(content.calendars[0].text.contains("Réunion"));
+    }
+
+    #[test]
+    fn utf8_split_by_a_fold_is_rejoined() {
+        // "Zoë" with the fold between the two bytes of "ë", base64 so the bytes survive transport.
+        let ics = b"SUMMARY:Zo\xc3\r\n \xabe\r\n";
+        let encoded = "U1VNTUFSWTpab8MNCiCrZQ0K";
+        assert_eq!(base64_decode(encoded.as_bytes()).as_deref(), Some(&ics[..]));
+        let content = mail(&format!(
+            "From: a@example.com\r\nContent-Type: text/calendar; charset=utf-8\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{encoded}\r\n"
+        ));
+        assert!(
+            content.calendars[0].text.contains("SUMMARY:Zoëe"),
+            "{:?}",
+            content.calendars[0].text
+        );
+    }
+
+    #[test]
+    fn oversized_calendar_is_flagged_not_returned() {
+        let body = format!(
+            "From: a@example.com\r\nContent-Type: text/calendar\r\n\r\n{}\r\n",
+            "X".repeat(2048)
+        );
+        let content = read_mail(body.as_bytes(), 1024).expect("parses");
+        assert!(content.oversized_calendar);
+        assert!(content.calendars.is_empty());
+    }
+
+    #[test]
+    fn topmost_authentication_results_is_the_trusted_one() {
+        let content = mail(
+            "Authentication-Results: amazonses.com;\r\n spf=pass smtp.mailfrom=a@example.com;\r\n dmarc=pass\r\n\
+             Authentication-Results: forged.example; dmarc=pass\r\n\
+             X-SES-Spam-Verdict: FAIL\r\nFrom: a@example.com\r\n\r\nhello\r\n",
+        );
+        assert_eq!(
+            content.trust.authentication_results.as_deref(),
+            Some("amazonses.com; spf=pass smtp.mailfrom=a@example.com; dmarc=pass")
+        );
+        assert_eq!(content.trust.spam_verdict.as_deref(), Some("FAIL"));
+        assert!(content.calendars.is_empty());
+    }
+
+    #[test]
+    fn hostile_nesting_does_not_exhaust_the_stack() {
+        let mut nested_messages = String::new();
+        for _ in 0..5000 {
+            nested_messages.push_str("From: a@example.com\r\nContent-Type: message/rfc822\r\n\r\n");
+        }
+        nested_messages.push_str("Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
+        let content = read_mail(nested_messages.as_bytes(), 1024).expect("parses");
+        assert!(content.calendars.len() <= 1);
+
+        let mut nested_multiparts = String::from("From: a@example.com\r\n");
+        for level in 0..5000 {
+            nested_multiparts.push_str(&format!(
+                "Content-Type: multipart/mixed; boundary=\"b{level}\"\r\n\r\n--b{level}\r\n"
+            ));
+        }
+        nested_multiparts.push_str("Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
+        let content = read_mail(nested_multiparts.as_bytes(), 1024).expect("parses");
+        assert!(content.calendars.len() <= 1);
+    }
+
+    #[test]
+    fn addresses_are_normalized() {
+        assert_eq!(
+            normalize_address(" MAILTO:Ann@Example.COM "),
+            "ann@example.com"
+        );
+        assert_eq!(
+            normalize_address("mailto:ann@example.com"),
+            "ann@example.com"
+        );
+        assert_eq!(normalize_address("<b@example.com>"), "b@example.com");
+    }
+}

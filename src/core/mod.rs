@@ -10,6 +10,7 @@ pub mod model;
 pub mod report;
 pub mod sender;
 pub mod time;
+pub mod validate;
 
 use model::{Analysis, Envelope, Reason};
 
@@ -41,21 +42,36 @@ pub struct SenderPolicy {
     pub require_authentication: bool,
 }
 
-/// Everything the core can say about one raw email without any state.
+/// Everything the core can say about one raw email without any state: what it carries and
+/// whether it can be acted on. Never panics, whatever the bytes.
 pub fn analyze(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
-    if raw.len() > limits.max_email_bytes {
-        return Analysis {
-            envelope: Envelope::default(),
-            method: None,
-            events: Vec::new(),
-            verdict: Err(Reason::TooLarge),
-        };
-    }
-    let _ = policy;
-    Analysis {
+    let refused_unread = |reason| Analysis {
         envelope: Envelope::default(),
         method: None,
         events: Vec::new(),
-        verdict: Err(Reason::NoCalendar),
+        verdict: Err(reason),
+    };
+    if raw.len() > limits.max_email_bytes {
+        return refused_unread(Reason::TooLarge);
+    }
+    let Some(mail) = mime::read_mail(raw, limits.max_calendar_bytes) else {
+        return refused_unread(Reason::NoCalendar);
+    };
+    let trust_refusal = sender::trust_verdict(&mail.trust, policy);
+    let (message, content_verdict) = match validate::read_itip(&mail, limits) {
+        Ok(message) => {
+            let verdict = validate::check_itip(&message, mail.envelope.sender.as_deref());
+            (message, verdict)
+        }
+        Err((reason, readable)) => (readable, Err(reason)),
+    };
+    Analysis {
+        envelope: mail.envelope,
+        method: message.method,
+        events: message.events,
+        verdict: match trust_refusal {
+            Some(reason) => Err(reason),
+            None => content_verdict,
+        },
     }
 }

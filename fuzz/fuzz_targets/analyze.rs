@@ -1,0 +1,36 @@
+//! Any bytes through the whole core: parsing, validation and the decision against an empty and a
+//! populated ledger. A panic, an overflow or a hang here is a bug.
+#![no_main]
+
+use std::collections::BTreeMap;
+
+use invite_router::core::decide::decide;
+use invite_router::core::model::{EventKey, RecordState, RecordStatus, Version};
+use invite_router::core::{Limits, SenderPolicy, analyze, report::inspect_report};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let limits = Limits {
+        max_email_bytes: 256 * 1024,
+        max_calendar_bytes: 64 * 1024,
+        ..Limits::default()
+    };
+    let analysis = analyze(data, &limits, &SenderPolicy::default());
+    let _ = inspect_report(&analysis);
+    let empty = BTreeMap::new();
+    let _ = decide(&analysis, &empty);
+    let mut known = BTreeMap::new();
+    for event in &analysis.events {
+        if let Some(uid) = &event.uid {
+            known.insert(
+                EventKey::new(uid, None),
+                RecordState {
+                    organizer: Some("someone@example.com".into()),
+                    status: RecordStatus::Active,
+                    version: Version { sequence: 1, dtstamp: None },
+                },
+            );
+        }
+    }
+    let _ = decide(&analysis, &known);
+});
