@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
+use crate::core::decide::decide;
 use crate::core::message::{
     event_attributes, event_message, rejected_attributes, rejected_message, source_info,
 };
@@ -535,93 +536,4 @@ fn record_in_span(outcome: &Outcome) {
         span.record("method", method.as_str());
     }
     span.record("route", outcome.route.as_str());
-}
-
-// ---------------------------------------------------------------------------------------------
-// TEMPORARY SHIM: `core::decide::decide` is being written on another branch. This minimal copy of
-// the iTIP rules exists only so this branch compiles and its orchestration tests run. DELETE it
-// when merging main and use `crate::core::decide::decide` instead.
-use decide_shim::decide;
-mod decide_shim {
-    use std::cmp::Ordering;
-    use std::collections::BTreeMap;
-
-    use crate::core::model::{
-        Analysis, Decision, EventKey, Method, Reason, RecordState, RecordStatus, Route, Transition,
-    };
-
-    pub fn decide(analysis: &Analysis, ledger: &BTreeMap<EventKey, RecordState>) -> Decision {
-        if let Err(reason) = analysis.verdict {
-            return Decision::refused(reason);
-        }
-        let cancel = match analysis.method {
-            Some(Method::Request) => false,
-            Some(Method::Cancel) => true,
-            _ => return Decision::refused(Reason::UnsupportedMethod),
-        };
-        let mut transitions = Vec::new();
-        for (component, event) in analysis.events.iter().enumerate() {
-            let Some(uid) = event.uid.as_deref() else {
-                return Decision::refused(Reason::MissingUid);
-            };
-            let key = EventKey::new(uid, event.recurrence_id.as_ref());
-            let organizer = event.organizer.as_ref().map(|o| o.address.clone());
-            let record = ledger.get(&key).or_else(|| {
-                ledger
-                    .get(&key.series())
-                    .filter(|_| key.recurrence_id.is_some())
-            });
-            let state = |status| {
-                Some(RecordState {
-                    organizer: organizer.clone(),
-                    status,
-                    version: event.version(),
-                })
-            };
-            let (route, reason, new_state) = match record {
-                None if cancel => (
-                    Route::Ignored,
-                    Some(Reason::UnknownEvent),
-                    state(RecordStatus::Tombstone),
-                ),
-                None => (Route::Create, None, state(RecordStatus::Active)),
-                Some(record) => {
-                    if record.organizer.is_some()
-                        && organizer.is_some()
-                        && record.organizer != organizer
-                    {
-                        return Decision::refused(Reason::SenderNotOrganizer);
-                    }
-                    match event.version().cmp(&record.version) {
-                        Ordering::Less => (Route::Stale, None, None),
-                        Ordering::Equal => (Route::Duplicate, None, None),
-                        Ordering::Greater if cancel => {
-                            (Route::Cancel, None, state(RecordStatus::Cancelled))
-                        }
-                        Ordering::Greater => (Route::Update, None, state(RecordStatus::Active)),
-                    }
-                }
-            };
-            transitions.push(Transition {
-                component,
-                key,
-                route,
-                reason,
-                new_state,
-            });
-        }
-        let chosen = transitions
-            .iter()
-            .find(|t| t.route.topic().is_some())
-            .or(transitions.first());
-        match chosen {
-            Some(chosen) => Decision {
-                route: chosen.route,
-                reason: chosen.reason,
-                notify_sender: false,
-                transitions,
-            },
-            None => Decision::refused(Reason::MalformedCalendar),
-        }
-    }
 }
