@@ -1,1 +1,24 @@
-fn main() {}
+//! The Lambda entry: read the configuration and the AWS SDK configuration once, then serve SQS
+//! batches through the Lambda Runtime API. Everything else is in `invite_router::aws::lambda`.
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use invite_router::aws::lambda::{AwsHandler, init_json_logs};
+use invite_router::config::Config;
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    init_json_logs();
+    let config = Config::from_env(&|name| std::env::var(name).ok()).inspect_err(|error| {
+        tracing::error!(error = %error, "cannot start");
+    })?;
+    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let handler = Arc::new(AwsHandler::from_sdk_config(&sdk, config));
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let handler = handler.clone();
+        async move { handler.handle(event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}

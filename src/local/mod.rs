@@ -6,6 +6,11 @@ mod files;
 mod jsonl;
 mod sqlite;
 
+/// The text forms of record fields, shared by every ledger so all store the same strings.
+pub mod record_codec {
+    pub use super::sqlite::{format_dtstamp, parse_dtstamp, parse_status, status_code};
+}
+
 pub use files::LocalMailStore;
 pub use jsonl::JsonlPublisher;
 pub use sqlite::SqliteLedger;

@@ -129,7 +129,7 @@ fn corrupt(detail: String) -> PortError {
     PortError::transient("decode ledger record", detail)
 }
 
-pub(crate) fn status_code(status: RecordStatus) -> &'static str {
+pub fn status_code(status: RecordStatus) -> &'static str {
     match status {
         RecordStatus::Active => "active",
         RecordStatus::Cancelled => "cancelled",
@@ -137,7 +137,7 @@ pub(crate) fn status_code(status: RecordStatus) -> &'static str {
     }
 }
 
-pub(crate) fn parse_status(code: &str) -> Option<RecordStatus> {
+pub fn parse_status(code: &str) -> Option<RecordStatus> {
     match code {
         "active" => Some(RecordStatus::Active),
         "cancelled" => Some(RecordStatus::Cancelled),
@@ -146,11 +146,11 @@ pub(crate) fn parse_status(code: &str) -> Option<RecordStatus> {
     }
 }
 
-pub(crate) fn format_dtstamp(dtstamp: DateTime<Utc>) -> String {
+pub fn format_dtstamp(dtstamp: DateTime<Utc>) -> String {
     dtstamp.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-pub(crate) fn parse_dtstamp(text: &str) -> Option<DateTime<Utc>> {
+pub fn parse_dtstamp(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|stamp| stamp.with_timezone(&Utc))

@@ -1,0 +1,102 @@
+//! The Lambda handler: an SQS batch in, the transiently failed records out (`batchItemFailures`).
+//! A plain async method that tests call directly; `src/bin/lambda.rs` only wires it to the runtime.
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use super::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
+use crate::config::Config;
+use crate::ports::{Ledger, MailStore, Publisher, Queue};
+use crate::service::{BatchRecord, RecordReport, Service};
+
+/// The whole batch must be retried: a record failed transiently and cannot be named.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{count} transiently failed record(s) have no messageId; failing the whole batch so they are retried"
+)]
+pub struct UnnamedFailures {
+    pub count: usize,
+}
+
+/// The service plus what the batch needs around it: the queue to delete from and the bound on
+/// concurrent records.
+pub struct Handler<M, L, P, Q> {
+    pub service: Service<M, L, P>,
+    pub queue: Q,
+    pub concurrency: usize,
+}
+
+pub type AwsHandler = Handler<S3MailStore, DynamoLedger, SnsPublisher, SqsQueue>;
+
+impl AwsHandler {
+    /// Builds every adapter from one SDK configuration (loaded once, at start).
+    pub fn from_sdk_config(sdk: &SdkConfig, config: Config) -> AwsHandler {
+        let store = S3MailStore::new(s3_client(sdk), Some(config.limits.max_email_bytes));
+        let ledger = DynamoLedger::new(aws_sdk_dynamodb::Client::new(sdk), &config.ledger_table);
+        let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), config.topics.clone());
+        let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url);
+        Handler {
+            service: Service::new(store, ledger, publisher, config.limits, config.policy),
+            queue,
+            concurrency: config.batch_concurrency,
+        }
+    }
+}
+
+impl<M: MailStore, L: Ledger, P: Publisher, Q: Queue> Handler<M, L, P, Q> {
+    /// Processes every record of the batch. Handled records (published, refused, no-op, or failed
+    /// permanently) are deleted and not reported; transiently failed ones are reported by
+    /// messageId so SQS makes them visible again.
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, UnnamedFailures> {
+        let records = batch_records(event);
+        let reports = self
+            .service
+            .process_batch(&self.queue, &records, self.concurrency)
+            .await;
+        batch_response(&reports)
+    }
+}
+
+pub fn batch_records(event: SqsEvent) -> Vec<BatchRecord> {
+    event
+        .records
+        .into_iter()
+        .map(|message| BatchRecord {
+            message_id: message.message_id.unwrap_or_default(),
+            receipt_handle: message.receipt_handle,
+            // A record without a body is an unknown envelope: permanent, like any other.
+            body: message.body.unwrap_or_default(),
+        })
+        .collect()
+}
+
+pub fn batch_response(reports: &[RecordReport]) -> Result<SqsBatchResponse, UnnamedFailures> {
+    let mut response = SqsBatchResponse::default();
+    let mut unnamed = 0;
+    for report in reports.iter().filter(|report| report.must_retry()) {
+        if report.message_id.is_empty() {
+            unnamed += 1;
+        } else {
+            response.add_failure(report.message_id.clone());
+        }
+    }
+    // Failing the invocation retries every record not yet deleted; the handled ones already are.
+    if unnamed > 0 {
+        return Err(UnnamedFailures { count: unnamed });
+    }
+    Ok(response)
+}
+
+/// JSON logs, one object per line, with the record span's fields (message id, S3 key, UID,
+/// method, route) on every event inside it. Level from `RUST_LOG`, `info` by default.
+pub fn init_json_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .try_init();
+}
