@@ -1,7 +1,9 @@
 # The pipeline's targets, included from the top Makefile. Everything here installs what it needs.
-#   make venv-moto   moto's server mode (the local AWS emulator) in the ignored .venv, pinned
-#   make test-e2e    only the tests that talk to moto (S3, SQS, SNS, DynamoDB) and the Lambda binary
+#   make venv-moto   moto's server mode (the local AWS emulator), pinned, in the ignored .venv
+#   make test-e2e    only the tests that talk to moto and the Lambda binary
 #   make demo        an invite's life through `invite-router process` on the embedded backend
+# `test-rust` (the top Makefile's `cargo test --all-targets`) gains venv-moto as a prerequisite,
+# because the end-to-end tests fail loudly when moto is missing rather than pass without running.
 
 MOTO_VERSION ?= 5.2.5
 VENV ?= .venv
@@ -11,22 +13,25 @@ export MOTO_SERVER ?= $(abspath $(VENV)/bin/moto_server)
 
 .PHONY: venv-moto test-e2e demo
 
-venv-moto: $(MOTO_STAMP)
+# The stamp holds the installed version: bumping MOTO_VERSION reinstalls, nothing else does.
+# The CDK engineer's cfn-lint shares the venv with its own stamp.
+venv-moto:
+	@if [ "$$(cat $(MOTO_STAMP) 2>/dev/null)" != "$(MOTO_VERSION)" ]; then \
+	  set -e; \
+	  test -x $(VENV)/bin/python || python3 -m venv $(VENV); \
+	  echo "installing moto[server]==$(MOTO_VERSION) into $(VENV)"; \
+	  $(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'; \
+	  echo '$(MOTO_VERSION)' > $(MOTO_STAMP); \
+	fi
 
-# The stamp names the pinned version, so bumping MOTO_VERSION reinstalls.
-$(MOTO_STAMP): make/pipeline.mk
-	test -x $(VENV)/bin/python || python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check 'moto[server]==$(MOTO_VERSION)'
-	echo '$(MOTO_VERSION)' > $@
+test-rust: venv-moto
 
-# `cargo test` needs moto for the end-to-end tests: make them depend on the venv.
-test-rust: $(MOTO_STAMP)
-
-test-e2e: $(MOTO_STAMP)
+test-e2e: venv-moto
 	$(CARGO) test --test e2e_moto --test lambda_runtime
 
 DEMO_STATE ?= demo-state
 
+# Debug build on purpose: it shares the test build's cache, and the demo is six emails.
 demo:
 	$(CARGO) build --quiet --bin invite-router
-	bash demo/run.sh "$(CARGO_TARGET_DIR)/debug/invite-router" "$(DEMO_STATE)"
+	bash demo/run.sh "$${CARGO_TARGET_DIR:-target}/debug/invite-router" "$(DEMO_STATE)"

@@ -1,0 +1,216 @@
+//! `invite-router process --state DIR FILE...`, run as a user runs it: the demo's invite life,
+//! a second run that changes nothing, and the exit codes.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use invite_router::core::model::Topic;
+use serde_json::Value;
+
+fn demo_emails() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/emails");
+    let mut emails: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+        .collect();
+    emails.sort();
+    emails
+}
+
+fn process(state: &Path, files: &[PathBuf]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .arg("process")
+        .arg("--state")
+        .arg(state)
+        .args(files)
+        .output()
+        .unwrap()
+}
+
+fn lines(output: &Output) -> Vec<Value> {
+    String::from_utf8(output.stdout.clone())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+/// Every published line, per topic file, each message checked against its schema.
+fn topic_lines(state: &Path) -> Vec<(Topic, Value)> {
+    let mut all = Vec::new();
+    for topic in Topic::ALL {
+        let path = state.join("topics").join(format!("{topic}.jsonl"));
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        for line in text.lines() {
+            let value: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(value["topic"], topic.as_str());
+            support::schema::assert_valid(topic, &value["message"].to_string());
+            all.push((topic, value));
+        }
+    }
+    all
+}
+
+#[test]
+fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
+    let state = tempfile::tempdir().unwrap();
+    let emails = demo_emails();
+    assert_eq!(emails.len(), 6);
+    let first = process(state.path(), &emails);
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let first_lines = lines(&first);
+    let summary: Vec<(String, Value, Value, bool)> = first_lines
+        .iter()
+        .map(|line| {
+            let name = Path::new(line["source"].as_str().unwrap())
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (
+                name,
+                line["route"].clone(),
+                line["reason"].clone(),
+                line["notify_sender"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("01-invite.eml", "create", Value::Null, false),
+        ("02-reschedule.eml", "update", Value::Null, false),
+        ("03-late-copy-of-invite.eml", "stale", Value::Null, false),
+        (
+            "04-spoofed-cancel.eml",
+            "invalid",
+            "sender_not_organizer".into(),
+            true,
+        ),
+        ("05-cancel.eml", "cancel", Value::Null, false),
+        ("06-no-invite.eml", "invalid", "no_calendar".into(), true),
+    ];
+    for (got, want) in summary.iter().zip(expected) {
+        assert_eq!(
+            (got.0.as_str(), got.1.as_str().unwrap(), &got.2, got.3),
+            (want.0, want.1, &want.2, want.3)
+        );
+    }
+    // DESIGN.md's keys, in its order.
+    let raw = String::from_utf8(first.stdout.clone()).unwrap();
+    let first_raw = raw.lines().next().unwrap();
+    let positions: Vec<usize> = [
+        "source",
+        "route",
+        "reason",
+        "uid",
+        "recurrence_id",
+        "sequence",
+        "notify_sender",
+    ]
+    .iter()
+    .map(|key| first_raw.find(&format!("\"{key}\":")).unwrap())
+    .collect();
+    assert!(positions.is_sorted(), "keys out of order: {first_raw}");
+    assert_eq!(first_lines[0].as_object().unwrap().len(), 7);
+    assert_eq!(first_lines[1]["uid"], "3qv1l5t0quarterly2026@google.com");
+    assert_eq!(first_lines[1]["sequence"], 1);
+
+    let published = topic_lines(state.path());
+    let topics: Vec<Topic> = published.iter().map(|(topic, _)| *topic).collect();
+    assert_eq!(
+        topics,
+        vec![
+            Topic::Create,
+            Topic::Update,
+            Topic::Cancel,
+            Topic::Rejected,
+            Topic::Rejected
+        ]
+    );
+    let (_, update) = &published[1];
+    assert_eq!(update["attributes"]["route"], "update");
+    assert_eq!(update["attributes"]["method"], "REQUEST");
+    assert_eq!(update["message"]["event"]["start"], "2026-12-03T09:00:00Z");
+    assert_eq!(
+        update["message"]["event"]["conference_url"],
+        "https://meet.google.com/kfp-xwzq-rtd"
+    );
+    let ledger = std::fs::read(state.path().join("ledger.sqlite3")).unwrap();
+
+    let second = process(state.path(), &emails);
+    assert_eq!(second.status.code(), Some(0));
+    let routes: Vec<Value> = lines(&second)
+        .iter()
+        .map(|line| line["route"].clone())
+        .collect();
+    assert_eq!(
+        routes,
+        ["stale", "stale", "stale", "invalid", "duplicate", "invalid"]
+    );
+    assert_eq!(topic_lines(state.path()), published, "no new topic lines");
+    assert_eq!(
+        std::fs::read(state.path().join("ledger.sqlite3")).unwrap(),
+        ledger,
+        "the ledger file is byte-identical"
+    );
+}
+
+#[test]
+fn an_unreadable_input_exits_1_after_handling_the_others() {
+    let state = tempfile::tempdir().unwrap();
+    let mut files = demo_emails();
+    files.insert(1, state.path().join("does-not-exist.eml"));
+    let output = process(state.path(), &files);
+    assert_eq!(output.status.code(), Some(1));
+    let lines = lines(&output);
+    assert_eq!(
+        lines.len(),
+        files.len(),
+        "one line per input, failures included"
+    );
+    assert_eq!(lines[0]["route"], "create");
+    assert_eq!(lines[1]["route"], Value::Null);
+    assert!(
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("does-not-exist.eml")
+    );
+    assert_eq!(lines[2]["route"], "update");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does-not-exist.eml"));
+}
+
+#[test]
+fn a_state_dir_that_cannot_be_created_exits_1() {
+    let parent = tempfile::tempdir().unwrap();
+    let file = parent.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let output = process(&file.join("state"), &demo_emails()[..1]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let state = tempfile::tempdir().unwrap();
+    let no_files = process(state.path(), &[]);
+    assert_eq!(no_files.status.code(), Some(2));
+    let no_state = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .args(["process", "x.eml"])
+        .output()
+        .unwrap();
+    assert_eq!(no_state.status.code(), Some(2));
+    let unknown_flag = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .args(["process", "--frobnicate", "--state", "s", "x.eml"])
+        .output()
+        .unwrap();
+    assert_eq!(unknown_flag.status.code(), Some(2));
+}
