@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod analyses;
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod fakes;
 #[cfg(feature = "aws")]
 pub mod moto;

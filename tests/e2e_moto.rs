@@ -1,0 +1,392 @@
+//! End to end on the AWS wire protocol: moto's server mode plays S3, SQS, SNS and DynamoDB;
+//! real S3 notifications and SNS deliveries reach the intake queue; the Lambda handler runs on the
+//! real SQS messages; the assertions read the subscriber queues, the table and the intake queue.
+#![cfg(feature = "aws")]
+
+mod support;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use invite_router::aws::lambda::Handler;
+use invite_router::aws::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
+use invite_router::core::model::{EventKey, Topic};
+use invite_router::ports::{CommitOutcome, Ledger, LedgerWrite, PortError, StoredRecord};
+use invite_router::service::Service;
+use serde_json::json;
+use support::aws::{AwsWorld, MAIL_BUCKET, QUIET_BUCKET, demo_email, s3_event_body};
+use support::moto::Moto;
+
+const UID: &str = "3qv1l5t0quarterly2026@google.com";
+
+fn string(item: &HashMap<String, AttributeValue>, name: &str) -> String {
+    match item.get(name) {
+        Some(AttributeValue::S(text)) => text.clone(),
+        Some(AttributeValue::N(number)) => number.clone(),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_invites_life_through_s3_notifications_and_the_handler() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+
+    // Configuring the notification made S3 send s3:TestEvent: acknowledged and deleted.
+    let test_event = world.receive_intake(1).await;
+    let body = test_event.records[0].body.clone().unwrap();
+    assert!(body.contains("s3:TestEvent"), "{body}");
+    let response = handler.handle(test_event).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(world.intake_depth().await, (0, 0));
+
+    // Keys with a space, a plus and a slash arrive URL-encoded; the handler must decode them.
+    let life = [
+        ("01-invite.eml", "inbox/2026 11/invite+draft.eml"),
+        ("02-reschedule.eml", "inbox/02-reschedule.eml"),
+        ("03-late-copy-of-invite.eml", "inbox/03-late.eml"),
+        ("04-spoofed-cancel.eml", "inbox/04-spoof.eml"),
+        ("05-cancel.eml", "inbox/05-cancel.eml"),
+        ("06-no-invite.eml", "inbox/06-lunch.eml"),
+    ];
+    for (email, key) in life {
+        world.put(MAIL_BUCKET, key, demo_email(email)).await;
+        let event = world.receive_intake(1).await;
+        let response = handler.handle(event).await.unwrap();
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "{email}: {response:?}"
+        );
+        assert_eq!(world.intake_depth().await, (0, 0), "{email} was deleted");
+    }
+
+    let published = world.drain_all().await;
+    let count = |topic| published[&topic].len();
+    assert_eq!(
+        [
+            count(Topic::Create),
+            count(Topic::Update),
+            count(Topic::Cancel),
+            count(Topic::Rejected)
+        ],
+        [1, 1, 1, 2],
+        "the late copy is stale: nothing published"
+    );
+    let create = &published[&Topic::Create][0];
+    assert_eq!(
+        create.body["source"]["key"],
+        "inbox/2026 11/invite+draft.eml"
+    );
+    assert_eq!(create.body["source"]["bucket"], MAIL_BUCKET);
+    assert_eq!(create.body["event"]["uid"], UID);
+    assert_eq!(create.attributes["route"], "create");
+    assert_eq!(create.attributes["method"], "REQUEST");
+    let update = &published[&Topic::Update][0];
+    assert_eq!(update.body["event"]["start"], "2026-12-03T09:00:00Z");
+    assert_eq!(update.attributes["route"], "update");
+    let cancel = &published[&Topic::Cancel][0];
+    assert_eq!(cancel.attributes["method"], "CANCEL");
+    let mut told: Vec<String> = published[&Topic::Rejected]
+        .iter()
+        .map(|m| format!("{} {}", m.body["sender"], m.body["reason"]))
+        .collect();
+    told.sort();
+    assert_eq!(
+        told,
+        [
+            "\"bob@example.com\" \"no_calendar\"",
+            "\"mallory@evil.example\" \"sender_not_organizer\""
+        ]
+    );
+
+    let item = world
+        .ledger_item(UID, "-")
+        .await
+        .expect("the series is on record");
+    assert_eq!(string(&item, "status"), "cancelled");
+    assert_eq!(string(&item, "sequence"), "2");
+    assert_eq!(string(&item, "revision"), "3", "create, update, cancel");
+    assert_eq!(string(&item, "organizer"), "alice@example.com");
+    assert_eq!(string(&item, "last_source_key"), "inbox/05-cancel.eml");
+    assert!(
+        !item.contains_key("outbox"),
+        "every outbox entry was delivered and cleared"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_wrapped_and_ses_receipt_envelopes_arrive_through_real_sns() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+    // Drop the bucket's s3:TestEvent; this test is about the SNS envelopes.
+    handler.handle(world.receive_intake(1).await).await.unwrap();
+
+    // An SNS topic delivering to the intake queue *without* raw delivery: bodies are SNS envelopes.
+    let inbound = world
+        .sns
+        .create_topic()
+        .name("ses-inbound")
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    world
+        .sns
+        .subscribe()
+        .topic_arn(&inbound)
+        .protocol("sqs")
+        .endpoint(&world.intake_arn)
+        .send()
+        .await
+        .unwrap();
+
+    // SES stored the mail with its S3 action and notified through SNS.
+    world
+        .put(
+            QUIET_BUCKET,
+            "ses/0f1e2d3c4b5a",
+            demo_email("01-invite.eml"),
+        )
+        .await;
+    let ses_notification = json!({
+        "notificationType": "Received",
+        "mail": {"messageId": "0f1e2d3c4b5a", "source": "alice@example.com",
+                 "destination": ["create@invites.example.com"]},
+        "receipt": {
+            "recipients": ["create@invites.example.com"],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "action": {"type": "S3", "topicArn": inbound, "bucketName": QUIET_BUCKET,
+                       "objectKeyPrefix": "ses/", "objectKey": "ses/0f1e2d3c4b5a"}
+        }
+    });
+    world
+        .sns
+        .publish()
+        .topic_arn(&inbound)
+        .message(ses_notification.to_string())
+        .send()
+        .await
+        .unwrap();
+    let event = world.receive_intake(1).await;
+    let body = event.records[0].body.clone().unwrap();
+    assert!(
+        body.contains("\"Type\"") && body.contains("Notification"),
+        "{body}"
+    );
+    let response = handler.handle(event).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+
+    // An S3 event notification fanned out through SNS.
+    world
+        .put(
+            QUIET_BUCKET,
+            "wrapped/02 reschedule+v1.eml",
+            demo_email("02-reschedule.eml"),
+        )
+        .await;
+    world
+        .sns
+        .publish()
+        .topic_arn(&inbound)
+        .message(s3_event_body(
+            QUIET_BUCKET,
+            "wrapped%2F02+reschedule%2Bv1.eml",
+        ))
+        .send()
+        .await
+        .unwrap();
+    let response = handler.handle(world.receive_intake(1).await).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(world.intake_depth().await, (0, 0));
+
+    let published = world.drain_all().await;
+    assert_eq!(published[&Topic::Create].len(), 1);
+    assert_eq!(
+        published[&Topic::Create][0].body["source"]["key"],
+        "ses/0f1e2d3c4b5a"
+    );
+    assert_eq!(published[&Topic::Update].len(), 1);
+    assert_eq!(
+        published[&Topic::Update][0].body["source"]["key"],
+        "wrapped/02 reschedule+v1.eml"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_object_is_permanent_and_its_message_deleted() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+    handler.handle(world.receive_intake(1).await).await.unwrap();
+
+    world
+        .send_intake(&s3_event_body(MAIL_BUCKET, "inbox%2Fgone.eml"))
+        .await;
+    world.send_intake("this is not an envelope").await;
+    let response = handler.handle(world.receive_intake(2).await).await.unwrap();
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "permanent: not retried"
+    );
+    assert_eq!(world.intake_depth().await, (0, 0), "and deleted");
+    assert!(world.drain_all().await.values().all(Vec::is_empty));
+}
+
+/// The real DynamoDB ledger, failing transiently for one UID (a throttled partition).
+struct ThrottledFor {
+    inner: DynamoLedger,
+    uid: &'static str,
+}
+
+impl Ledger for ThrottledFor {
+    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
+        if keys.iter().any(|key| key.uid == self.uid) {
+            return Err(PortError::transient(
+                "DynamoDB GetItem",
+                "ThrottlingException",
+            ));
+        }
+        self.inner.read(keys).await
+    }
+
+    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
+        self.inner.commit(writes).await
+    }
+
+    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
+        self.inner.clear_outbox(key, dedupe_id).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_batch_leaves_only_the_transient_failure_in_the_queue() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    world
+        .handler()
+        .handle(world.receive_intake(1).await)
+        .await
+        .unwrap();
+
+    // Another meeting (the demo copy without a base64 attachment, so one replace renames it).
+    let other_invite = String::from_utf8(demo_email("03-late-copy-of-invite.eml"))
+        .unwrap()
+        .replace(UID, "throttled-event@example.com")
+        .into_bytes();
+    world
+        .put(QUIET_BUCKET, "good.eml", demo_email("01-invite.eml"))
+        .await;
+    world
+        .put(QUIET_BUCKET, "refused.eml", demo_email("06-no-invite.eml"))
+        .await;
+    world.put(QUIET_BUCKET, "throttled.eml", other_invite).await;
+    for key in ["good.eml", "refused.eml", "throttled.eml"] {
+        world.send_intake(&s3_event_body(QUIET_BUCKET, key)).await;
+    }
+    let event = world.receive_intake(3).await;
+    let throttled_record = event
+        .records
+        .iter()
+        .find(|record| record.body.as_deref().unwrap().contains("throttled.eml"))
+        .unwrap();
+    let throttled_id = throttled_record.message_id.clone().unwrap();
+    let throttled_receipt = throttled_record.receipt_handle.clone().unwrap();
+
+    let config = world.config();
+    let throttled = Handler {
+        service: Service::new(
+            S3MailStore::new(s3_client(&world.sdk), None),
+            ThrottledFor {
+                inner: DynamoLedger::new(
+                    aws_sdk_dynamodb::Client::new(&world.sdk),
+                    &config.ledger_table,
+                ),
+                uid: "throttled-event@example.com",
+            },
+            SnsPublisher::new(aws_sdk_sns::Client::new(&world.sdk), config.topics.clone()),
+            config.limits.clone(),
+            config.policy.clone(),
+        ),
+        queue: SqsQueue::new(aws_sdk_sqs::Client::new(&world.sdk), &config.queue_url),
+        concurrency: 8,
+    };
+    let response = throttled.handle(event).await.unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, [throttled_id.as_str()]);
+    assert_eq!(
+        world.intake_depth().await,
+        (0, 1),
+        "only the failure is left, in flight"
+    );
+    let published = world.drain_all().await;
+    assert_eq!(published[&Topic::Create].len(), 1);
+    assert_eq!(published[&Topic::Rejected].len(), 1);
+
+    // The throttling passes; SQS redelivers the message (made visible now rather than after
+    // its visibility timeout) and it goes through.
+    world
+        .sqs
+        .change_message_visibility()
+        .queue_url(&world.intake_url)
+        .receipt_handle(throttled_receipt)
+        .visibility_timeout(0)
+        .send()
+        .await
+        .unwrap();
+    let retry = world.receive_intake(1).await;
+    let response = world.handler().handle(retry).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(world.intake_depth().await, (0, 0));
+    let published = world.drain_all().await;
+    assert_eq!(published[&Topic::Create].len(), 1);
+    assert_eq!(
+        published[&Topic::Create][0].body["event"]["uid"],
+        "throttled-event@example.com"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_ledger_table_keeps_the_message_for_retry() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+    handler.handle(world.receive_intake(1).await).await.unwrap();
+
+    world
+        .dynamodb
+        .delete_table()
+        .table_name(support::aws::TABLE)
+        .send()
+        .await
+        .unwrap();
+    world
+        .put(MAIL_BUCKET, "inbox/invite.eml", demo_email("01-invite.eml"))
+        .await;
+    let event = world.receive_intake(1).await;
+    let message_id = event.records[0].message_id.clone().unwrap();
+    let response = handler.handle(event).await.unwrap();
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|failure| failure.item_identifier.as_str())
+        .collect();
+    assert_eq!(
+        failed,
+        [message_id.as_str()],
+        "a deployment fault is transient"
+    );
+    assert_eq!(
+        world.intake_depth().await,
+        (0, 1),
+        "not deleted: it will be retried"
+    );
+    assert!(world.drain_all().await.values().all(Vec::is_empty));
+}
