@@ -201,7 +201,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         // The analysis owns what it needs; the raw email (up to the size limit) can go now.
         drop(raw);
         let mut outcome = Outcome::new(source, &analysis);
-        record_in_span(&outcome);
+        record_identity_in_span(&outcome);
 
         if let Err(reason) = analysis.verdict {
             outcome.route = Route::Invalid;
@@ -526,8 +526,9 @@ fn encode<T: serde::Serialize>(message: &T) -> Result<String, ServiceError> {
         .map_err(|error| ServiceError::Internal(format!("cannot encode a message: {error}")))
 }
 
-/// Fills the record span's fields (declared empty by `process_batch`); a no-op outside one.
-fn record_in_span(outcome: &Outcome) {
+/// Fills the record span's UID and method (declared empty by `process_batch`) as soon as they are
+/// known, so that a failure later on is logged with them; a no-op outside a record span.
+fn record_identity_in_span(outcome: &Outcome) {
     let span = tracing::Span::current();
     if let Some(uid) = &outcome.uid {
         span.record("uid", uid.as_str());
@@ -535,5 +536,10 @@ fn record_in_span(outcome: &Outcome) {
     if let Some(method) = &outcome.method {
         span.record("method", method.as_str());
     }
-    span.record("route", outcome.route.as_str());
+}
+
+/// Records the final route: only for an email that was handled, never for one that failed.
+fn record_in_span(outcome: &Outcome) {
+    record_identity_in_span(outcome);
+    tracing::Span::current().record("route", outcome.route.as_str());
 }

@@ -16,11 +16,15 @@ pub(crate) fn classify<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let detail = DisplayErrorContext(error).to_string();
     match error {
         SdkError::ServiceError(context) => {
             let status = context.raw().status().as_u16().to_string();
             let code = context.err().code().unwrap_or("");
+            // Code, message and status say it all; the full context would log the raw response.
+            let detail = format!(
+                "{code} (HTTP {status}): {}",
+                context.err().message().unwrap_or("no message")
+            );
             if permanent_codes.contains(&code) || permanent_codes.contains(&status.as_str()) {
                 PortError::permanent(operation, detail)
             } else {
@@ -31,7 +35,7 @@ where
         }
         // Timeouts, connection failures, unparseable responses; and a request we could not even
         // build (a bug): kept for retry and the DLQ rather than dropped.
-        _ => PortError::transient(operation, detail),
+        _ => PortError::transient(operation, DisplayErrorContext(error).to_string()),
     }
 }
 
