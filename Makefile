@@ -32,8 +32,10 @@ inspect:
 FUZZ_SECONDS ?= 600
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/analyze
 	cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
-		cargo fuzz run analyze -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+		cargo fuzz run analyze corpus/analyze $(addprefix ../,$(wildcard fixtures/emails/*/)) -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10
 
 bench:
 	$(CARGO) bench --bench analyze
