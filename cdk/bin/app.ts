@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { readConfig } from '../lib/config';
+import { ConfigError, InviteRouterConfig, readConfig } from '../lib/config';
 import { FEATURE_FLAGS } from '../lib/feature-flags';
 import { InviteRouterStack, stackNameFor } from '../lib/invite-router-stack';
 
@@ -14,7 +14,15 @@ import { InviteRouterStack, stackNameFor } from '../lib/invite-router-stack';
 const cdkDir = path.resolve(__dirname, '..', '..');
 
 const app = new App({ postCliContext: FEATURE_FLAGS });
-const config = readConfig((key) => app.node.tryGetContext(key), cdkDir);
+let config: InviteRouterConfig;
+try {
+  config = readConfig((key) => app.node.tryGetContext(key), cdkDir);
+} catch (error) {
+  if (!(error instanceof ConfigError)) throw error;
+  // An operator's typo, not a bug: the list of problems is the whole message, no stack trace.
+  console.error(error.message);
+  process.exit(1);
+}
 new InviteRouterStack(app, stackNameFor(config.stage), {
   config,
   description: `invite-router (${config.stage}): calendar-invite emails to create/update/cancel SNS messages`,
