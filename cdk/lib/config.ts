@@ -32,6 +32,12 @@ export interface InviteRouterConfig {
   readonly maxBatchingWindowSeconds: number;
   /** Caps the function's concurrency (and so the ledger's write rate); unset means unreserved. */
   readonly reservedConcurrency?: number;
+  /**
+   * Caps how many concurrent invocations the SQS poller starts. Unlike reserved concurrency alone,
+   * the poller then stops receiving instead of being throttled, and throttled receives would count
+   * toward maxReceiveCount and push good mail into the DLQ.
+   */
+  readonly maxConcurrency?: number;
   readonly maxEmailBytes: number;
   readonly maxCalendarBytes: number;
   /** Refuse mail without SES authentication results (REQUIRE_AUTHENTICATION). */
@@ -98,6 +104,13 @@ export function readConfig(context: ContextReader, baseDir: string): InviteRoute
     problems.push('maxBatchingWindowSeconds: must be at least 1 when batchSize is over 10');
   }
 
+  const reservedConcurrency = field.optionalInteger('reservedConcurrency', 1, 1000);
+  // Lambda's bounds for an SQS mapping's maximum concurrency.
+  const maxConcurrency = field.optionalInteger('maxConcurrency', 2, 1000);
+  if (reservedConcurrency !== undefined && maxConcurrency !== undefined && maxConcurrency > reservedConcurrency) {
+    problems.push('maxConcurrency: must not exceed reservedConcurrency, or the poller is throttled anyway');
+  }
+
   const existingReceiptRuleSetName = field.optionalString('existingReceiptRuleSetName');
   if (existingReceiptRuleSetName !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(existingReceiptRuleSetName)) {
     problems.push(`existingReceiptRuleSetName: "${existingReceiptRuleSetName}" is not a valid rule set name`);
@@ -120,7 +133,8 @@ export function readConfig(context: ContextReader, baseDir: string): InviteRoute
     functionMemoryMb: field.integer('functionMemoryMb', 256, 128, 10240),
     batchSize,
     maxBatchingWindowSeconds,
-    reservedConcurrency: field.optionalInteger('reservedConcurrency', 1, 1000),
+    reservedConcurrency,
+    maxConcurrency,
     maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
     maxCalendarBytes: field.integer('maxCalendarBytes', 1024 * 1024, 1, 40 * 1024 * 1024),
     requireAuthentication: field.boolean('requireAuthentication', true),

@@ -109,6 +109,11 @@ export class InviteRouterStack extends Stack {
           noncurrentVersionExpiration: Duration.days(config.mailExpirationDays),
           abortIncompleteMultipartUploadAfter: Duration.days(1),
         },
+        {
+          // Expiring a versioned object leaves a delete marker; once its versions are gone it is clutter.
+          id: 'remove-expired-delete-markers',
+          expiredObjectDeleteMarker: true,
+        },
       ],
       removalPolicy: dataRemovalPolicy,
     });
@@ -192,13 +197,15 @@ export class InviteRouterStack extends Stack {
       removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
+    // The statement CloudWatch's documentation gives for alarms on an encrypted topic, verbatim: a
+    // mismatch here fails silently (alarms that never arrive), so no unverified narrowing. The
+    // topics' own policies still decide who may publish.
     topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'], // in a key policy "*" means this key
-        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
     const topicTitles: Record<EventTopic, string> = {
@@ -334,6 +341,7 @@ export class InviteRouterStack extends Stack {
         config.maxBatchingWindowSeconds > 0 ? Duration.seconds(config.maxBatchingWindowSeconds) : undefined,
       // Transient failures are reported per record; the rest of the batch is deleted (DESIGN "Errors").
       reportBatchItemFailures: true,
+      maxConcurrency: config.maxConcurrency,
     });
     // Lambda checks the role can read the queue when the mapping is created.
     mapping.node.addDependency(role);

@@ -34,6 +34,7 @@ describe('readConfig', () => {
       batchSize: 10,
       maxBatchingWindowSeconds: 0,
       reservedConcurrency: undefined,
+      maxConcurrency: undefined,
       maxEmailBytes: 10 * 1024 * 1024,
       maxCalendarBytes: 1024 * 1024,
       requireAuthentication: true,
@@ -109,6 +110,14 @@ describe('readConfig', () => {
     assert.deepEqual(problemsOf({ batchSize: '11' }), [
       'maxBatchingWindowSeconds: must be at least 1 when batchSize is over 10',
     ]);
+  });
+
+  test('the poller may not start more invocations than are reserved', () => {
+    assert.deepEqual(problemsOf({ reservedConcurrency: '2', maxConcurrency: '5' }), [
+      'maxConcurrency: must not exceed reservedConcurrency, or the poller is throttled anyway',
+    ]);
+    assert.match(problemsOf({ maxConcurrency: '1' })[0], /^maxConcurrency: must be an integer from 2/);
+    assert.equal(read({ reservedConcurrency: '5', maxConcurrency: '5' }).maxConcurrency, 5);
   });
 
   test('a calendar limit above the email limit is refused', () => {

@@ -161,6 +161,14 @@ describe('storage (raw-mail bucket)', () => {
       },
     });
     devT.hasResourceProperties('AWS::S3::Bucket', { BucketName: mailBucketName('dev'), ...rule(30) });
+    devT.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: mailBucketName('dev'),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          { Id: 'remove-expired-delete-markers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
+        ]),
+      },
+    });
     synth({ mailExpirationDays: '7' }).template.hasResourceProperties('AWS::S3::Bucket', rule(7));
   });
 
@@ -281,11 +289,12 @@ describe('the function', () => {
     });
   });
 
-  test('reserved concurrency is unset by default and set from context', () => {
+  test('reserved and poller concurrency are unset by default and set from context', () => {
     devT.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
-    synth({ reservedConcurrency: '4' }).template.hasResourceProperties('AWS::Lambda::Function', {
-      ReservedConcurrentExecutions: 4,
-    });
+    devT.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: Match.absent() });
+    const t = synth({ reservedConcurrency: '4', maxConcurrency: '3' }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 4 });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
   });
 
   test('the SQS mapping reports batch item failures, with batch size and window from context', () => {
@@ -349,7 +358,9 @@ describe('topics and ledger', () => {
           Match.objectLike({
             Sid: 'AllowCloudWatchAlarmsToPublish',
             Principal: { Service: 'cloudwatch.amazonaws.com' },
-            Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
+            Effect: 'Allow',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
           }),
         ]),
       },
@@ -526,6 +537,9 @@ describe('stages', () => {
       }
     }
     prodT.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    // Failed mail waiting for an operator is data too.
+    const dlq = prodT.findResources('AWS::SQS::Queue')[logicalIdOf(prodT, 'AWS::SQS::Queue', 'DeadLetterQueue')];
+    assert.equal(dlq.DeletionPolicy, 'Retain');
   });
 
   for (const stage of ['dev', 'stg']) {
