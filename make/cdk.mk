@@ -3,6 +3,8 @@
 # Paths are anchored to this file, so the fragment works from the repo root or anywhere else.
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
+# Including this file must not change the includer's default goal (`make` alone).
+CDK_INCLUDER_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
 CDK_REPO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
 CDK_DIR := $(CDK_REPO_ROOT)/cdk
@@ -33,18 +35,25 @@ CARGO_LAMBDA_STAMP := $(CDK_VENV)/.cargo-lambda-$(CARGO_LAMBDA_VERSION)-installe
 # Unit tests of the stack (cdk-nag included), then cfn-lint over templates the real CLI synthesized.
 test-cdk: cdk-test-unit cdk-lint-template
 
+# Only the compiled twins of test/*.test.ts run: a deleted test's stale .js in dist/ does not.
+CDK_TEST_FILES = $(patsubst $(CDK_DIR)/test/%.ts,dist/test/%.js,$(wildcard $(CDK_DIR)/test/*.test.ts))
+
 cdk-test-unit: cdk-compile
-	cd $(CDK_DIR) && node --test dist/test/*.test.js
+	cd $(CDK_DIR) && node --test $(CDK_TEST_FILES)
 
 # Reinstall only when the lock file changed (or node_modules is gone, taking the stamp with it).
 $(CDK_NPM_STAMP): $(CDK_DIR)/package-lock.json $(CDK_DIR)/package.json
 	cd $(CDK_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# A clean dist/ so a deleted test cannot keep running from its stale .js.
-cdk-compile: $(CDK_NPM_STAMP)
-	rm -rf $(CDK_DIR)/dist
+# tsc parses all of aws-cdk-lib's typings (~10 s) even with nothing to do, so it runs only when a
+# source, the config or the installed packages changed. Deleting dist/ starts over.
+CDK_SOURCES = $(wildcard $(CDK_DIR)/bin/*.ts $(CDK_DIR)/lib/*.ts $(CDK_DIR)/test/*.ts) $(CDK_DIR)/tsconfig.json
+CDK_BUILD_STAMP := $(CDK_DIR)/dist/.built
+cdk-compile: $(CDK_BUILD_STAMP)
+$(CDK_BUILD_STAMP): $(CDK_SOURCES) $(CDK_NPM_STAMP)
 	cd $(CDK_DIR) && ./node_modules/.bin/tsc -p tsconfig.json
+	touch $@
 
 $(CFN_LINT_STAMP):
 	test -x $(CDK_VENV)/bin/python || python3 -m venv $(CDK_VENV)
@@ -84,3 +93,5 @@ synth: build cdk-compile
 # Deploys with the caller's AWS credentials (see cdk/README.md for bootstrap and SES activation).
 cdk-deploy: build cdk-compile
 	cd $(CDK_DIR) && $(CDK_CLI) deploy -c stage=$(CDK_STAGE) -c lambdaAssetDir=$(LAMBDA_ASSET_DIR) $(CDK_CONTEXT)
+
+.DEFAULT_GOAL := $(CDK_INCLUDER_DEFAULT_GOAL)
