@@ -16,7 +16,8 @@ const cdkDir = path.resolve(__dirname, '..', '..');
 const app = new App({ postCliContext: FEATURE_FLAGS });
 let config: InviteRouterConfig;
 try {
-  config = readConfig((key) => app.node.tryGetContext(key), cdkDir);
+  // The repo's Makefile exports CARGO_TARGET_DIR (a shared cache): the binary is there, not in ../target.
+  config = readConfig((key) => app.node.tryGetContext(key), cdkDir, process.env.CARGO_TARGET_DIR || undefined);
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   // An operator's typo, not a bug: the list of problems is the whole message, no stack trace.

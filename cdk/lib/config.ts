@@ -50,8 +50,10 @@ export interface InviteRouterConfig {
   readonly alarmEmail?: string;
 }
 
-/** Where cargo-lambda puts the binary when CARGO_TARGET_DIR is the crate's own target/. */
-export const DEFAULT_LAMBDA_ASSET_DIR = '../target/lambda/invite-router-lambda';
+/** Where cargo-lambda puts the binary, relative to a cargo target directory. */
+const LAMBDA_ASSET_IN_TARGET = 'lambda/invite-router-lambda';
+/** The crate's own target/, seen from cdk/, for when CARGO_TARGET_DIR is unset. */
+export const DEFAULT_CARGO_TARGET_DIR = '../target';
 
 /** Only dev gets a placeholder recipient: a stg or prod stack listening on example.com is a mistake. */
 const DEV_DEFAULT_RECIPIENTS = ['create@example.com'];
@@ -69,8 +71,14 @@ export class ConfigError extends Error {
 /**
  * Builds the configuration from context. `baseDir` anchors a relative `lambdaAssetDir` (the cdk/
  * directory, where cdk.json lives), so the result does not depend on the caller's cwd.
+ * `cargoTargetDir` (CARGO_TARGET_DIR, when set) is where cargo-lambda wrote the binary; it only
+ * moves the default, an explicit `lambdaAssetDir` wins.
  */
-export function readConfig(context: ContextReader, baseDir: string): InviteRouterConfig {
+export function readConfig(
+  context: ContextReader,
+  baseDir: string,
+  cargoTargetDir: string = DEFAULT_CARGO_TARGET_DIR,
+): InviteRouterConfig {
   const problems: string[] = [];
   const field = new FieldReader(context, problems);
 
@@ -123,7 +131,10 @@ export function readConfig(context: ContextReader, baseDir: string): InviteRoute
 
   const config = {
     stage: stage ?? 'dev',
-    lambdaAssetDir: path.resolve(baseDir, field.string('lambdaAssetDir', DEFAULT_LAMBDA_ASSET_DIR)),
+    lambdaAssetDir: path.resolve(
+      baseDir,
+      field.string('lambdaAssetDir', path.join(cargoTargetDir, LAMBDA_ASSET_IN_TARGET)),
+    ),
     recipients,
     mailPrefix,
     mailExpirationDays: field.integer('mailExpirationDays', 30, 1, 3650),

@@ -60,7 +60,8 @@ export class InviteRouterStack extends Stack {
   readonly intakeFunction: lambda.Function;
 
   constructor(scope: Construct, id: string, props: InviteRouterStackProps) {
-    super(scope, id, props);
+    // Deleting the prod stack by mistake would orphan retained data and stop mail intake.
+    super(scope, id, { terminationProtection: props.config.stage === 'prod', ...props });
     const config = props.config;
     const keepData = config.stage === 'prod';
     // In prod nothing holding data is deleted with the stack; dev and stg clean up after themselves.

@@ -44,6 +44,13 @@ describe('readConfig', () => {
     });
   });
 
+  test('CARGO_TARGET_DIR moves the default asset directory; an explicit lambdaAssetDir still wins', () => {
+    const fromEnv = readConfig(() => undefined, '/repo/cdk', '/cache/target');
+    assert.equal(fromEnv.lambdaAssetDir, '/cache/target/lambda/invite-router-lambda');
+    const explicit = readConfig((key) => (key === 'lambdaAssetDir' ? 'build/lambda' : undefined), '/repo/cdk', '/cache/target');
+    assert.equal(explicit.lambdaAssetDir, '/repo/cdk/build/lambda');
+  });
+
   test('string values from -c are parsed; lists are comma-separated and lower-cased', () => {
     const config = read({
       stage: 'prod',

@@ -529,6 +529,11 @@ describe('stages', () => {
     prodT.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'invite-router-prod-rules' });
   });
 
+  test('only the prod stack has termination protection', () => {
+    assert.equal(prod.stack.terminationProtection, true);
+    assert.equal(dev.stack.terminationProtection, false);
+  });
+
   test('prod keeps its data when the stack or a resource goes away', () => {
     for (const type of dataTypes) {
       for (const [id, resource] of Object.entries(prodT.findResources(type))) {
