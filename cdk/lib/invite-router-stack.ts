@@ -85,7 +85,9 @@ export class InviteRouterStack extends Stack {
     });
     Validations.of(accessLogBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'This is the access-log bucket of the raw-mail bucket; logging it to itself would loop.',
+      reason:
+        'This bucket only receives the raw-mail bucket\'s server access logs; logging its own access ' +
+        'would record log deliveries into itself, adding cost and no audit value.',
     });
 
     // The bucket's name is fixed (account, region and stage make it unique) so the queue policy can
@@ -120,13 +122,14 @@ export class InviteRouterStack extends Stack {
     });
 
     // ---- Queue --------------------------------------------------------------------------------
-    // Six times the function timeout, as AWS advises for SQS event sources: a batch can be retried
-    // by the poller before its first attempt's visibility expires without redelivery races.
+    // Six times the function timeout, as AWS advises for SQS event sources: room for the poller to
+    // retry a throttled or failed invocation before the batch becomes visible to another one.
     const visibilityTimeout = Duration.seconds(config.functionTimeoutSeconds * 6);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      // The longest SQS allows: an operator needs time to look at what failed and redrive it.
+      // The longest SQS allows, and longer than the intake queue's: a moved message keeps its first
+      // enqueue time, and an operator needs days to look at what failed and redrive it.
       retentionPeriod: Duration.days(14),
       removalPolicy: dataRemovalPolicy,
     });
@@ -136,10 +139,11 @@ export class InviteRouterStack extends Stack {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       visibilityTimeout,
-      retentionPeriod: Duration.days(4),
+      // Longer than SQS's default 4 days, so a long outage delays mail rather than dropping it.
+      retentionPeriod: Duration.days(7),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
     });
-    this.intakeQueue.addToResourcePolicy(
+    const { policyDependable: intakeQueuePolicy } = this.intakeQueue.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowMailBucketNotifications',
         principals: [new iam.ServicePrincipal('s3.amazonaws.com')],
@@ -163,7 +167,7 @@ export class InviteRouterStack extends Stack {
         },
       ],
     };
-    cfnMailBucket.node.addDependency(this.intakeQueue.node.findChild('Policy'));
+    cfnMailBucket.node.addDependency(intakeQueuePolicy!);
 
     // ---- Mail intake: SES ---------------------------------------------------------------------
     const ruleSetName = config.existingReceiptRuleSetName ?? `${prefix}-rules`;
@@ -198,9 +202,9 @@ export class InviteRouterStack extends Stack {
       removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
       pendingWindow: Duration.days(7),
     });
-    // The statement CloudWatch's documentation gives for alarms on an encrypted topic, verbatim: a
-    // mismatch here fails silently (alarms that never arrive), so no unverified narrowing. The
-    // topics' own policies still decide who may publish.
+    // The principal and actions CloudWatch's documentation gives for alarms on an encrypted topic,
+    // unchanged: a mismatch fails silently (alarms that never arrive), so no narrowing we cannot
+    // verify offline. The topics' own policies still decide who may publish.
     topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',

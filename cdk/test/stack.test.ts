@@ -195,6 +195,7 @@ describe('queue', () => {
     devT.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: getAtt(ids.dlq), maxReceiveCount: 5 },
+      MessageRetentionPeriod: 7 * 24 * 3600,
     });
     devT.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
