@@ -66,9 +66,10 @@ const MAX_RDATES_PER_ZONE: usize = 1000;
 const MAX_RULE_LIST: usize = 31;
 /// How many candidate years an RRULE is searched back for its latest onset.
 const SEARCH_BACK_STEPS: u32 = 10;
-/// Units of COUNT expansion allowed per calendar, all zones together: one per year expanded plus
-/// one per occurrence found (a 1601 Outlook-style rule costs about 2000).
-const COUNT_BUDGET: u32 = 100_000;
+/// Steps of COUNT expansion allowed per calendar, all zones together: per year expanded, the
+/// rule's worst-case step count plus one per occurrence found (a "last Sunday of October" rule
+/// expanded from 1601 to the horizon costs about 12,000).
+const COUNT_BUDGET: u32 = 200_000;
 /// A COUNT still not exhausted by this year is treated as unbounded.
 const COUNT_HORIZON_YEAR: i32 = 2600;
 /// TZIDs longer than this are not looked up by name (they are still matched to VTIMEZONEs).
@@ -133,10 +134,46 @@ struct YearlyRule {
     months: u16,
     /// (n, weekday): n = 0 every such weekday of the month, n > 0 the nth, n < 0 the nth from the end.
     byday: Vec<(i32, Weekday)>,
-    /// 1..=31 or -31..=-1.
-    bymonthday: Vec<i32>,
+    bymonthday: MonthDays,
     /// Last allowed onset, local (from UNTIL, or from COUNT expanded at parse time).
     until: Option<NaiveDateTime>,
+}
+
+/// A BYMONTHDAY list as two bit sets, so a membership test is O(1) however long the list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct MonthDays {
+    /// Bit d for day d (1..=31).
+    from_start: u32,
+    /// Bit d for day -d (the dth day from the end).
+    from_end: u32,
+}
+
+impl MonthDays {
+    fn insert(&mut self, monthday: i32) -> Option<()> {
+        let bit = 1u32
+            .checked_shl(monthday.unsigned_abs())
+            .filter(|_| monthday != 0)?;
+        if monthday.unsigned_abs() > 31 {
+            return None;
+        }
+        if monthday > 0 {
+            self.from_start |= bit;
+        } else {
+            self.from_end |= bit;
+        }
+        Some(())
+    }
+
+    fn is_empty(self) -> bool {
+        self.from_start == 0 && self.from_end == 0
+    }
+
+    /// Whether `day` of a month with `last` days is in the set.
+    fn contains(self, day: u32, last: u32) -> bool {
+        let from_end = last.checked_add(1).and_then(|n| n.checked_sub(day));
+        self.from_start & 1u32.checked_shl(day).unwrap_or(0) != 0
+            || from_end.is_some_and(|d| self.from_end & 1u32.checked_shl(d).unwrap_or(0) != 0)
+    }
 }
 
 /// Why a VTIMEZONE's rules were not evaluated (internal; the zone then falls through by name).
@@ -171,9 +208,13 @@ impl ZoneTable {
             if !component.name.as_str().eq_ignore_ascii_case("VTIMEZONE") {
                 continue;
             }
-            let Some(tzid) = prop_value(component, "TZID").map(clean_name) else {
+            // A TZID property is TEXT: "(UTC+01:00) Amsterdam\, Berlin" names the zone that a
+            // DTSTART parameter writes as TZID="(UTC+01:00) Amsterdam, Berlin".
+            let Some(tzid) = prop_value(component, "TZID").map(|v| unescape_text(clean_name(v)))
+            else {
                 continue;
             };
+            let tzid = clean_name(&tzid);
             if tzid.is_empty() || zones.iter().any(|zone| zone.tzid == tzid) {
                 continue; // the first definition of a TZID wins
             }
@@ -489,8 +530,8 @@ impl YearlyRule {
                     }
                 }
             } else if !self.bymonthday.is_empty() {
-                for &monthday in &self.bymonthday {
-                    if let Some(day) = resolve_monthday(monthday, last) {
+                for day in 1..=last {
+                    if self.bymonthday.contains(day, last) {
                         emit(day);
                     }
                 }
@@ -501,24 +542,25 @@ impl YearlyRule {
     }
 
     fn monthday_allows(&self, day: u32, last: u32) -> bool {
-        self.bymonthday.is_empty()
-            || self
-                .bymonthday
-                .iter()
-                .any(|&monthday| resolve_monthday(monthday, last) == Some(day))
+        self.bymonthday.is_empty() || self.bymonthday.contains(day, last)
     }
-}
 
-fn resolve_monthday(monthday: i32, last: u32) -> Option<u32> {
-    let last = i32::try_from(last).ok()?;
-    let day = if monthday < 0 {
-        last + 1 + monthday
-    } else {
-        monthday
-    };
-    u32::try_from(day)
-        .ok()
-        .filter(|d| (1..=last as u32).contains(d))
+    /// An upper bound on the steps [`Self::each_in_year`] takes, for the COUNT budget.
+    fn year_cost(&self) -> u32 {
+        let months = if self.months == 0 {
+            12
+        } else {
+            self.months.count_ones()
+        };
+        let per_month = if self.byday.is_empty() {
+            31
+        } else {
+            u32::try_from(self.byday.len())
+                .unwrap_or(u32::MAX)
+                .saturating_mul(5)
+        };
+        months.saturating_mul(per_month)
+    }
 }
 
 fn last_day_of_month(year: i32, month: u32) -> Option<u32> {
@@ -635,7 +677,7 @@ fn parse_rrule(
         interval: 1,
         months: 0,
         byday: Vec::new(),
-        bymonthday: Vec::new(),
+        bymonthday: MonthDays::default(),
         until: None,
     };
     let mut count: Option<u64> = None;
@@ -669,18 +711,12 @@ fn parse_rrule(
             }
         } else if key.eq_ignore_ascii_case("BYMONTHDAY") {
             for item in value.split(',') {
-                if rule.bymonthday.len() >= MAX_RULE_LIST {
-                    return Err(Unsupported);
-                }
                 let day: i32 = item
                     .trim()
                     .trim_start_matches('+')
                     .parse()
                     .map_err(|_| Unsupported)?;
-                if day == 0 || !(-31..=31).contains(&day) {
-                    return Err(Unsupported);
-                }
-                rule.bymonthday.push(day);
+                rule.bymonthday.insert(day).ok_or(Unsupported)?;
             }
         } else if key.eq_ignore_ascii_case("UNTIL") {
             let until = match parse_value(value, false).map_err(|_| Unsupported)? {
@@ -736,7 +772,9 @@ fn count_end(
     let mut year = start.year();
     let mut occurrences: Vec<NaiveDateTime> = Vec::new();
     while year <= COUNT_HORIZON_YEAR {
-        *budget = budget.checked_sub(1).ok_or(Unsupported)?;
+        *budget = budget
+            .checked_sub(rule.year_cost().saturating_add(1))
+            .ok_or(Unsupported)?;
         occurrences.clear();
         rule.each_in_year(year, start, |occurrence| {
             if occurrence > start && rule.until.is_none_or(|until| occurrence <= until) {
@@ -958,6 +996,24 @@ fn prop_value<'c>(component: &'c Component<'_>, name: &str) -> Option<&'c str> {
         .map(|prop| prop.val.as_str())
 }
 
+/// RFC 5545 3.3.11 TEXT escapes: `\\,` `\\;` `\\\\` `\\n`.
+fn unescape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('n' | 'N') => out.push(' '),
+            Some(other) => out.push(other),
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// Trims whitespace and one pair of surrounding double quotes.
 fn clean_name(name: &str) -> &str {
     let name = name.trim();
@@ -991,10 +1047,21 @@ static IANA_LOWER: LazyLock<HashMap<String, Tz>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Exact, then case-insensitive with spaces read as underscores ("america/new york").
 fn iana_zone(name: &str) -> Option<Tz> {
-    Tz::from_str(name)
-        .ok()
-        .or_else(|| IANA_LOWER.get(&name.to_ascii_lowercase()).copied())
+    Tz::from_str(name).ok().or_else(|| {
+        let key: String = name
+            .chars()
+            .map(|c| {
+                if c == ' ' {
+                    '_'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        IANA_LOWER.get(&key).copied()
+    })
 }
 
 /// Windows zone names and display names, normalized (see [`normalize_windows`]), to IANA zones.
@@ -1445,6 +1512,39 @@ END:VTIMEZONE",
     }
 
     #[test]
+    fn escaped_display_name_tzid_matches_its_parameter() {
+        // Outlook writes the display name as TZID; in the TZID property commas are escaped.
+        let zones = table(
+            "BEGIN:VTIMEZONE
+TZID:(UTC+01:00) Amsterdam\\, Berlin\\, Bern\\, Rome\\, Stockholm\\, Vienna
+BEGIN:STANDARD
+DTSTART:16010101T030000
+TZOFFSETFROM:+0200
+TZOFFSETTO:+0100
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=10
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010101T020000
+TZOFFSETFROM:+0100
+TZOFFSETTO:+0200
+RRULE:FREQ=YEARLY;BYDAY=-1SU;BYMONTH=3
+END:DAYLIGHT
+END:VTIMEZONE",
+        );
+        assert_eq!(zones.zones.len(), 1);
+        assert!(zones.zones.iter().all(|zone| zone.rules.is_some()));
+        assert_eq!(
+            at(
+                &zones,
+                "20260701T100000",
+                "(UTC+01:00) Amsterdam, Berlin, Bern, Rome, Stockholm, Vienna"
+            ),
+            resolved(utc("2026-07-01T08:00:00Z"), Some("Europe/Berlin"))
+        );
+        assert_eq!(unescape_text(r"a\,b\;c\\d\ne\"), "a,b;c\\d e\\");
+    }
+
+    #[test]
     fn vtimezone_rules_win_over_the_iana_database() {
         // A sender whose client still thinks Berlin is UTC+3 all year: we follow the sender.
         let zones = table(
@@ -1773,6 +1873,10 @@ END:VTIMEZONE",
         assert_eq!(
             at(&empty, "20260701T100000", "UTC"),
             resolved(utc("2026-07-01T10:00:00Z"), Some("UTC"))
+        );
+        assert_eq!(
+            at(&empty, "20260701T100000", "america/new york"),
+            resolved(utc("2026-07-01T14:00:00Z"), Some("America/New_York"))
         );
         assert_eq!(
             at(&empty, "20260701T100000", "Asia/Kathmandu").time,
@@ -2249,12 +2353,18 @@ END:VTIMEZONE"
 
     #[test]
     fn yearly_rule_days() {
-        let rule = |byday: Vec<(i32, Weekday)>, bymonthday: Vec<i32>| YearlyRule {
-            interval: 1,
-            months: 1 << 3,
-            byday,
-            bymonthday,
-            until: None,
+        let rule = |byday: Vec<(i32, Weekday)>, monthdays: Vec<i32>| {
+            let mut bymonthday = MonthDays::default();
+            for day in monthdays {
+                bymonthday.insert(day).expect("valid month day");
+            }
+            YearlyRule {
+                interval: 1,
+                months: 1 << 3,
+                byday,
+                bymonthday,
+                until: None,
+            }
         };
         let start = NaiveDate::from_ymd_opt(1970, 3, 1)
             .and_then(|d| d.and_hms_opt(2, 0, 0))
@@ -2283,6 +2393,14 @@ END:VTIMEZONE"
             [8]
         );
         assert_eq!(days(&rule(vec![], vec![-1, 1]), 2026), [1, 31]);
+        assert_eq!(days(&rule(vec![], vec![-31, 30, -2]), 2026), [1, 30]);
+        assert_eq!(
+            days(
+                &rule(vec![(0, Weekday::Sun)], vec![-7, -6, -5, -4, -3, -2, -1]),
+                2026
+            ),
+            [29]
+        );
         assert_eq!(days(&rule(vec![], vec![]), 2026), [1]);
         assert_eq!(days(&rule(vec![(1, Weekday::Mon)], vec![]), 2026), [2]);
     }
