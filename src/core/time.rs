@@ -1269,6 +1269,23 @@ TZNAME:PST
 END:STANDARD
 END:VTIMEZONE";
 
+    /// Outlook's Sydney zone: daylight time spans the new year (southern hemisphere).
+    const OUTLOOK_AUS_EASTERN: &str = "BEGIN:VTIMEZONE
+TZID:AUS Eastern Standard Time
+BEGIN:STANDARD
+DTSTART:16010101T030000
+TZOFFSETFROM:+1100
+TZOFFSETTO:+1000
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=4
+END:STANDARD
+BEGIN:DAYLIGHT
+DTSTART:16010101T020000
+TZOFFSETFROM:+1000
+TZOFFSETTO:+1100
+RRULE:FREQ=YEARLY;INTERVAL=1;BYDAY=1SU;BYMONTH=10
+END:DAYLIGHT
+END:VTIMEZONE";
+
     // ----- plain values -----------------------------------------------------------------------
 
     #[test]
@@ -1387,6 +1404,25 @@ END:VTIMEZONE";
         assert_eq!(
             at(&zones, "20990615T120000", tz).time,
             utc("2099-06-15T10:00:00Z")
+        );
+    }
+
+    #[test]
+    fn outlook_southern_hemisphere() {
+        let zones = table(OUTLOOK_AUS_EASTERN);
+        let tz = "AUS Eastern Standard Time";
+        // python3 zoneinfo Australia/Sydney.
+        assert_eq!(
+            at(&zones, "20260115T090000", tz),
+            resolved(utc("2026-01-14T22:00:00Z"), Some("Australia/Sydney"))
+        );
+        assert_eq!(
+            at(&zones, "20260715T090000", tz).time,
+            utc("2026-07-14T23:00:00Z")
+        );
+        assert_eq!(
+            at(&zones, "20261231T235959", tz).time,
+            utc("2026-12-31T12:59:59Z")
         );
     }
 
@@ -2417,6 +2453,11 @@ END:VTIMEZONE"
             (OUTLOOK_FLE, "FLE Standard Time", Tz::Europe__Helsinki),
             (HELSINKI, "Europe/Helsinki", Tz::Europe__Helsinki),
             (US_PACIFIC, "US/Pacific", Tz::America__Los_Angeles),
+            (
+                OUTLOOK_AUS_EASTERN,
+                "AUS Eastern Standard Time",
+                Tz::Australia__Sydney,
+            ),
         ] {
             let zones = table(ics);
             let mut local = NaiveDate::from_ymd_opt(2025, 1, 1)
