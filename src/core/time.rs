@@ -802,16 +802,19 @@ fn count_end(
 fn parse_byday(text: &str) -> Option<(i32, Weekday)> {
     let split = text.len().checked_sub(2)?;
     let (ordinal, day) = (text.get(..split)?, text.get(split..)?);
-    let weekday = match day.to_ascii_uppercase().as_str() {
-        "MO" => Weekday::Mon,
-        "TU" => Weekday::Tue,
-        "WE" => Weekday::Wed,
-        "TH" => Weekday::Thu,
-        "FR" => Weekday::Fri,
-        "SA" => Weekday::Sat,
-        "SU" => Weekday::Sun,
-        _ => return None,
-    };
+    const DAYS: [(&str, Weekday); 7] = [
+        ("MO", Weekday::Mon),
+        ("TU", Weekday::Tue),
+        ("WE", Weekday::Wed),
+        ("TH", Weekday::Thu),
+        ("FR", Weekday::Fri),
+        ("SA", Weekday::Sat),
+        ("SU", Weekday::Sun),
+    ];
+    let weekday = DAYS
+        .iter()
+        .find(|(code, _)| code.eq_ignore_ascii_case(day))
+        .map(|(_, weekday)| *weekday)?;
     let n = match ordinal.trim_start_matches('+') {
         "" => 0,
         digits => digits
@@ -2384,6 +2387,35 @@ END:VTIMEZONE"
                 let _ = zones.add_duration(value, Some(tzid), false, "P1000000000W");
                 let _ = zones.add_duration(value, Some(tzid), false, "-PT1000000000H");
             }
+        }
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics() {
+        // A deterministic generator over the characters these parsers care about.
+        let alphabet: Vec<char> = "0123456789TZzPWDHMS+-/:;,=. \\\"é\u{0660}"
+            .chars()
+            .collect();
+        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            usize::try_from(state % (bound as u64)).unwrap_or(0)
+        };
+        let zones = table(OUTLOOK_W_EUROPE);
+        for _ in 0..20_000 {
+            let len = next(20);
+            let text: String = (0..len)
+                .map(|_| alphabet.get(next(alphabet.len())).copied().unwrap_or('0'))
+                .collect();
+            for tzid in [None, Some("W. Europe Standard Time"), Some(text.as_str())] {
+                let _ = zones.resolve(&text, tzid, next(2) == 0);
+                let _ = zones.add_duration("20261201T100000", tzid, false, &text);
+                let _ = zones.add_duration(&text, tzid, false, "P1D");
+            }
+            let _ = parse_offset(&text);
+            let _ = parse_byday(&text);
         }
     }
 
