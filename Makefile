@@ -32,11 +32,30 @@ inspect:
 FUZZ_SECONDS ?= 600
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	mkdir -p fuzz/corpus/analyze
 	cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
-		cargo fuzz run analyze -- -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048
+		cargo fuzz run analyze corpus/analyze $(addprefix ../,$(wildcard fixtures/emails/*/)) -- \
+		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10
 
-bench:
-	$(CARGO) bench --bench analyze
+# Benchmarks need optimized code, but not the AWS SDK: build them without it (a cold release build
+# of the SDK crates takes over ten minutes here).
+BENCH_EMAILS := fixtures/emails/outlook/exchange-invite-w-europe.eml \
+	fixtures/emails/google/gmail-invite-inline-and-attachment.eml \
+	fixtures/emails/apple/apple-mail-qp-ics-attachment.eml \
+	fixtures/emails/outlook/teams-meeting.eml \
+	fixtures/emails/google/google-recurring-moved-occurrence.eml
+bench: .venv/.bench-installed
+	$(CARGO) bench --no-default-features --bench analyze
+	$(CARGO) build --release --no-default-features --bin invite-router
+	benches/whole_process.sh $(CARGO_TARGET_DIR)/release/invite-router
+	.venv/bin/python benches/python_baseline.py 200 $(BENCH_EMAILS)
+
+.venv/bin/python:
+	python3 -m venv .venv
+
+.venv/.bench-installed: .venv/bin/python
+	.venv/bin/pip install --quiet 'icalendar==7.3.0'
+	touch $@
 
 clean:
 	rm -rf .venv cdk/node_modules cdk/cdk.out demo-state

@@ -1,0 +1,235 @@
+/**
+ * Everything an operator can set with `cdk ... -c key=value` (or in cdk.json), read once, typed,
+ * with every missing or malformed value reported at once by name, as the Rust side does for its
+ * environment (shared/DESIGN.md, "Configuration").
+ */
+import * as path from 'node:path';
+
+export const STAGES = ['dev', 'stg', 'prod'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface InviteRouterConfig {
+  /** dev, stg or prod: names the stack and decides whether data survives `cdk destroy`. */
+  readonly stage: Stage;
+  /** Absolute path of the directory holding the Lambda's `bootstrap` (cargo-lambda's output). */
+  readonly lambdaAssetDir: string;
+  /** The drop-box addresses (or whole domains) SES accepts mail for. */
+  readonly recipients: string[];
+  /** Where SES writes raw mail in the bucket, and the only prefix the function may read. */
+  readonly mailPrefix: string;
+  /** Days raw mail (and its noncurrent versions) is kept before S3 deletes it. */
+  readonly mailExpirationDays: number;
+  /**
+   * Name of an existing receipt rule set to add the rule to. SES has one active rule set per
+   * region; when the account already has one, the rule must join it rather than a new set.
+   */
+  readonly existingReceiptRuleSetName?: string;
+  /** Receives before a message moves to the dead-letter queue. */
+  readonly maxReceiveCount: number;
+  readonly functionTimeoutSeconds: number;
+  readonly functionMemoryMb: number;
+  readonly batchSize: number;
+  readonly maxBatchingWindowSeconds: number;
+  /** Caps the function's concurrency (and so the ledger's write rate); unset means unreserved. */
+  readonly reservedConcurrency?: number;
+  /**
+   * Caps how many concurrent invocations the SQS poller starts. Unlike reserved concurrency alone,
+   * the poller then stops receiving instead of being throttled, and throttled receives would count
+   * toward maxReceiveCount and push good mail into the DLQ.
+   */
+  readonly maxConcurrency?: number;
+  readonly maxEmailBytes: number;
+  readonly maxCalendarBytes: number;
+  /** Refuse mail without SES authentication results (REQUIRE_AUTHENTICATION). */
+  readonly requireAuthentication: boolean;
+  /** RUST_LOG filter for the function's tracing subscriber. */
+  readonly rustLog: string;
+  /** Alarm when the oldest intake message is older than this. */
+  readonly oldestMessageAlarmSeconds: number;
+  /** Optional address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
+}
+
+/** Where cargo-lambda puts the binary, relative to a cargo target directory. */
+const LAMBDA_ASSET_IN_TARGET = 'lambda/invite-router-lambda';
+/** The crate's own target/, seen from cdk/, for when CARGO_TARGET_DIR is unset. */
+export const DEFAULT_CARGO_TARGET_DIR = '../target';
+
+/** Only dev gets a placeholder recipient: a stg or prod stack listening on example.com is a mistake. */
+const DEV_DEFAULT_RECIPIENTS = ['create@example.com'];
+
+/** Reads a context value; `undefined` when unset. Matches `Node.tryGetContext`. */
+export type ContextReader = (key: string) => unknown;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid CDK context:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Builds the configuration from context. `baseDir` anchors a relative `lambdaAssetDir` (the cdk/
+ * directory, where cdk.json lives), so the result does not depend on the caller's cwd.
+ * `cargoTargetDir` (CARGO_TARGET_DIR, when set) is where cargo-lambda wrote the binary; it only
+ * moves the default, an explicit `lambdaAssetDir` wins.
+ */
+export function readConfig(
+  context: ContextReader,
+  baseDir: string,
+  cargoTargetDir: string = DEFAULT_CARGO_TARGET_DIR,
+): InviteRouterConfig {
+  const problems: string[] = [];
+  const field = new FieldReader(context, problems);
+
+  const stageRaw = field.string('stage', 'dev');
+  const stage = (STAGES as readonly string[]).includes(stageRaw) ? (stageRaw as Stage) : undefined;
+  if (stage === undefined) {
+    problems.push(`stage: must be one of ${STAGES.join(', ')}, got "${stageRaw}"`);
+  }
+
+  const recipients = field.list('recipients', stage === 'dev' ? DEV_DEFAULT_RECIPIENTS : undefined);
+  for (const recipient of recipients) {
+    // SES accepts an address, a domain or a subdomain here; anything else never matches mail.
+    if (!/^([^@\s,]+@)?[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(recipient)) {
+      problems.push(`recipients: "${recipient}" is neither an email address nor a domain`);
+    }
+  }
+
+  const mailPrefix = field.string('mailPrefix', 'incoming/');
+  // The prefix is used verbatim in an IAM resource ARN and an S3 filter: a leading slash or a
+  // missing trailing one would silently widen or break both.
+  if (!/^[A-Za-z0-9!_.'()\-][A-Za-z0-9!_.'()\-/]*\/$/.test(mailPrefix) || mailPrefix.includes('//')) {
+    problems.push(`mailPrefix: must be a relative key prefix ending in "/", like "incoming/", got "${mailPrefix}"`);
+  }
+
+  // Lambda's own maximum; six times it (the queue's visibility timeout) stays under SQS's 12 hours.
+  const functionTimeoutSeconds = field.integer('functionTimeoutSeconds', 30, 1, 900);
+  const batchSize = field.integer('batchSize', 10, 1, 10000);
+  const maxBatchingWindowSeconds = field.integer('maxBatchingWindowSeconds', 0, 0, 300);
+  // Lambda rejects an SQS mapping with more than 10 records per batch and no batching window.
+  if (batchSize > 10 && maxBatchingWindowSeconds === 0) {
+    problems.push('maxBatchingWindowSeconds: must be at least 1 when batchSize is over 10');
+  }
+
+  const reservedConcurrency = field.optionalInteger('reservedConcurrency', 1, 1000);
+  // Lambda's bounds for an SQS mapping's maximum concurrency.
+  const maxConcurrency = field.optionalInteger('maxConcurrency', 2, 1000);
+  if (reservedConcurrency !== undefined && maxConcurrency !== undefined && maxConcurrency > reservedConcurrency) {
+    problems.push('maxConcurrency: must not exceed reservedConcurrency, or the poller is throttled anyway');
+  }
+
+  const existingReceiptRuleSetName = field.optionalString('existingReceiptRuleSetName');
+  if (existingReceiptRuleSetName !== undefined && !/^[A-Za-z0-9._-]{1,64}$/.test(existingReceiptRuleSetName)) {
+    problems.push(`existingReceiptRuleSetName: "${existingReceiptRuleSetName}" is not a valid rule set name`);
+  }
+
+  const alarmEmail = field.optionalString('alarmEmail');
+  if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
+    problems.push(`alarmEmail: "${alarmEmail}" is not an email address`);
+  }
+
+  const config = {
+    stage: stage ?? 'dev',
+    lambdaAssetDir: path.resolve(
+      baseDir,
+      field.string('lambdaAssetDir', path.join(cargoTargetDir, LAMBDA_ASSET_IN_TARGET)),
+    ),
+    recipients,
+    mailPrefix,
+    mailExpirationDays: field.integer('mailExpirationDays', 30, 1, 3650),
+    existingReceiptRuleSetName,
+    maxReceiveCount: field.integer('maxReceiveCount', 5, 1, 1000),
+    functionTimeoutSeconds,
+    functionMemoryMb: field.integer('functionMemoryMb', 256, 128, 10240),
+    batchSize,
+    maxBatchingWindowSeconds,
+    reservedConcurrency,
+    maxConcurrency,
+    maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
+    maxCalendarBytes: field.integer('maxCalendarBytes', 1024 * 1024, 1, 40 * 1024 * 1024),
+    requireAuthentication: field.boolean('requireAuthentication', true),
+    rustLog: field.string('rustLog', 'info'),
+    oldestMessageAlarmSeconds: field.integer('oldestMessageAlarmSeconds', 900, 60, 1209600),
+    alarmEmail,
+  };
+  if (config.maxCalendarBytes > config.maxEmailBytes) {
+    problems.push('maxCalendarBytes: must not exceed maxEmailBytes (a calendar part lives inside the email)');
+  }
+
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+/**
+ * Context arrives as strings from `-c key=value` and as JSON values from cdk.json; each reader
+ * accepts both and records a problem instead of throwing, so all of them are reported together.
+ */
+class FieldReader {
+  constructor(
+    private readonly context: ContextReader,
+    private readonly problems: string[],
+  ) {}
+
+  optionalString(key: string): string | undefined {
+    const value = this.context(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    if (typeof value !== 'string') {
+      this.problems.push(`${key}: must be a string`);
+      return undefined;
+    }
+    return value.trim();
+  }
+
+  string(key: string, fallback: string): string {
+    return this.optionalString(key) ?? fallback;
+  }
+
+  list(key: string, fallback: string[] | undefined): string[] {
+    const value = this.context(key);
+    let items: unknown[];
+    if (value === undefined || value === null || value === '') {
+      if (fallback === undefined) {
+        this.problems.push(`${key}: required outside dev (comma-separated addresses or domains)`);
+        return [];
+      }
+      return fallback;
+    } else if (Array.isArray(value)) {
+      items = value;
+    } else if (typeof value === 'string') {
+      items = value.split(',');
+    } else {
+      this.problems.push(`${key}: must be a comma-separated string or a list`);
+      return [];
+    }
+    const strings = items.map((item) => String(item).trim().toLowerCase()).filter((item) => item !== '');
+    if (strings.length === 0) this.problems.push(`${key}: must name at least one entry`);
+    return strings;
+  }
+
+  optionalInteger(key: string, min: number, max: number): number | undefined {
+    const value = this.context(key);
+    if (value === undefined || value === null || value === '') return undefined;
+    const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+    if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${key}: must be an integer from ${min} to ${max}, got "${String(value)}"`);
+      return undefined;
+    }
+    return parsed;
+  }
+
+  integer(key: string, fallback: number, min: number, max: number): number {
+    return this.optionalInteger(key, min, max) ?? fallback;
+  }
+
+  boolean(key: string, fallback: boolean): boolean {
+    const value = this.context(key);
+    if (value === undefined || value === null || value === '') return fallback;
+    if (value === true || value === 'true') return true;
+    if (value === false || value === 'false') return false;
+    this.problems.push(`${key}: must be true or false, got "${String(value)}"`);
+    return fallback;
+  }
+}

@@ -1,0 +1,562 @@
+/**
+ * The synthesized template, checked point by point against issue 4 and shared/DESIGN.md.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, test } from 'node:test';
+import { Match } from 'aws-cdk-lib/assertions';
+import { getAtt, logicalIdOf, onlyLogicalId, ref, synth } from './helpers';
+
+// One default dev stack and one prod stack serve most tests: synthesis is the slow part.
+const dev = synth();
+const devT = dev.template;
+const prod = synth({ stage: 'prod', recipients: 'create@invites.example.org,cancel@invites.example.org' });
+const prodT = prod.template;
+
+const ids = {
+  mailBucket: logicalIdOf(devT, 'AWS::S3::Bucket', 'MailBucket'),
+  accessLogBucket: logicalIdOf(devT, 'AWS::S3::Bucket', 'AccessLogBucket'),
+  mailBucketPolicy: logicalIdOf(devT, 'AWS::S3::BucketPolicy', 'MailBucketPolicy'),
+  intakeQueue: logicalIdOf(devT, 'AWS::SQS::Queue', 'IntakeQueue'),
+  intakeQueuePolicy: logicalIdOf(devT, 'AWS::SQS::QueuePolicy', 'IntakeQueuePolicy'),
+  dlq: logicalIdOf(devT, 'AWS::SQS::Queue', 'DeadLetterQueue'),
+  fn: onlyLogicalId(devT, 'AWS::Lambda::Function'),
+  role: onlyLogicalId(devT, 'AWS::IAM::Role'),
+  logGroup: onlyLogicalId(devT, 'AWS::Logs::LogGroup'),
+  table: onlyLogicalId(devT, 'AWS::DynamoDB::Table'),
+  key: onlyLogicalId(devT, 'AWS::KMS::Key'),
+  ruleSet: onlyLogicalId(devT, 'AWS::SES::ReceiptRuleSet'),
+  createTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'CreateTopic'),
+  updateTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'UpdateTopic'),
+  cancelTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'CancelTopic'),
+  rejectedTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'RejectedTopic'),
+  alarmTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'AlarmTopic'),
+};
+
+const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+const mailBucketName = (stage: string) =>
+  join(`invite-router-${stage}-mail-`, { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' });
+
+describe('mail intake (SES)', () => {
+  test('a receipt rule set named after the stage', () => {
+    devT.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'invite-router-dev-rules' });
+  });
+
+  test('the rule takes mail for the configured recipients, scans it and stores it under the prefix', () => {
+    prodT.hasResourceProperties('AWS::SES::ReceiptRule', {
+      RuleSetName: ref(onlyLogicalId(prodT, 'AWS::SES::ReceiptRuleSet')),
+      Rule: {
+        Name: 'invite-router-prod-intake',
+        Enabled: true,
+        ScanEnabled: true,
+        Recipients: ['create@invites.example.org', 'cancel@invites.example.org'],
+        Actions: [
+          { S3Action: { BucketName: ref(logicalIdOf(prodT, 'AWS::S3::Bucket', 'MailBucket')), ObjectKeyPrefix: 'incoming/' } },
+        ],
+      },
+    });
+  });
+
+  test('the rule is created after the bucket policy, since SES writes a test object at once', () => {
+    devT.hasResource('AWS::SES::ReceiptRule', { DependsOn: Match.arrayWith([ids.mailBucketPolicy]) });
+  });
+
+  test('SES may write only under the prefix, for this account and this receipt rule', () => {
+    devT.hasResourceProperties('AWS::S3::BucketPolicy', {
+      Bucket: ref(ids.mailBucket),
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          {
+            Sid: 'AllowSesReceiptRuleToWriteMail',
+            Effect: 'Allow',
+            Principal: { Service: 'ses.amazonaws.com' },
+            Action: 's3:PutObject',
+            Resource: join(getAtt(ids.mailBucket), '/incoming/*'),
+            Condition: {
+              StringEquals: {
+                'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+                'aws:SourceArn': join(
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':ses:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':receipt-rule-set/invite-router-dev-rules:receipt-rule/invite-router-dev-intake',
+                ),
+              },
+            },
+          },
+        ]),
+      },
+    });
+  });
+
+  test('a custom prefix moves the S3 action, the SES grant, the notification filter and the read grant', () => {
+    const t = synth({ mailPrefix: 'mail/raw/' }).template;
+    t.hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: { Actions: [{ S3Action: Match.objectLike({ ObjectKeyPrefix: 'mail/raw/' }) }] },
+    });
+    t.hasResourceProperties('AWS::S3::Bucket', {
+      NotificationConfiguration: {
+        QueueConfigurations: [Match.objectLike({ Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'mail/raw/' }] } } })],
+      },
+    });
+    const rendered = JSON.stringify(t.toJSON());
+    assert.match(rendered, /"\/mail\/raw\/\*"/);
+    assert.doesNotMatch(rendered, /incoming\//);
+  });
+
+  test('an existing (already active) rule set gets the rule instead of a new set', () => {
+    const t = synth({ existingReceiptRuleSetName: 'company-inbound' }).template;
+    t.resourceCountIs('AWS::SES::ReceiptRuleSet', 0);
+    t.hasResourceProperties('AWS::SES::ReceiptRule', { RuleSetName: 'company-inbound' });
+    assert.match(JSON.stringify(t.toJSON()), /receipt-rule-set\/company-inbound:receipt-rule\/invite-router-dev-intake/);
+    t.hasOutput('ReceiptRuleSetName', { Value: 'company-inbound' });
+  });
+});
+
+describe('storage (raw-mail bucket)', () => {
+  test('private, encrypted, versioned, logged, with a fixed per-account name', () => {
+    devT.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: mailBucketName('dev'),
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      VersioningConfiguration: { Status: 'Enabled' },
+      LoggingConfiguration: { DestinationBucketName: ref(ids.accessLogBucket), LogFilePrefix: 'mail-bucket/' },
+    });
+  });
+
+  test('every bucket denies requests without TLS', () => {
+    const policies = devT.findResources('AWS::S3::BucketPolicy');
+    assert.equal(Object.keys(policies).length, 2);
+    for (const policy of Object.values(policies)) {
+      assert.deepEqual(
+        policy.Properties.PolicyDocument.Statement.find((s: { Effect: string }) => s.Effect === 'Deny').Condition,
+        { Bool: { 'aws:SecureTransport': 'false' } },
+      );
+    }
+  });
+
+  test('raw mail and its old versions expire after mailExpirationDays (default 30)', () => {
+    const rule = (days: number) => ({
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          Match.objectLike({
+            Id: 'expire-raw-mail',
+            Status: 'Enabled',
+            ExpirationInDays: days,
+            NoncurrentVersionExpiration: { NoncurrentDays: days },
+          }),
+        ]),
+      },
+    });
+    devT.hasResourceProperties('AWS::S3::Bucket', { BucketName: mailBucketName('dev'), ...rule(30) });
+    devT.hasResourceProperties('AWS::S3::Bucket', {
+      BucketName: mailBucketName('dev'),
+      LifecycleConfiguration: {
+        Rules: Match.arrayWith([
+          { Id: 'remove-expired-delete-markers', Status: 'Enabled', ExpiredObjectDeleteMarker: true },
+        ]),
+      },
+    });
+    synth({ mailExpirationDays: '7' }).template.hasResourceProperties('AWS::S3::Bucket', rule(7));
+  });
+
+  test('new objects under the prefix notify the intake queue, after the queue lets S3 send', () => {
+    devT.hasResource('AWS::S3::Bucket', {
+      Properties: Match.objectLike({
+        NotificationConfiguration: {
+          QueueConfigurations: [
+            {
+              Event: 's3:ObjectCreated:*',
+              Queue: getAtt(ids.intakeQueue),
+              Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'incoming/' }] } },
+            },
+          ],
+        },
+      }),
+      DependsOn: [ids.intakeQueuePolicy],
+    });
+  });
+});
+
+describe('queue', () => {
+  test('the intake queue is encrypted and redrives to the DLQ after 5 receives by default', () => {
+    devT.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: getAtt(ids.dlq), maxReceiveCount: 5 },
+      MessageRetentionPeriod: 7 * 24 * 3600,
+    });
+    devT.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      MessageRetentionPeriod: 14 * 24 * 3600,
+    });
+    synth({ maxReceiveCount: '3' }).template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
+    });
+  });
+
+  test('the visibility timeout is six times the function timeout', () => {
+    devT.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 180 });
+    devT.hasResourceProperties('AWS::Lambda::Function', { Timeout: 30 });
+    const t = synth({ functionTimeoutSeconds: '100' }).template;
+    t.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 600 });
+    t.hasResourceProperties('AWS::Lambda::Function', { Timeout: 100 });
+  });
+
+  test('only the mail bucket of this account may send to the queue, and only over TLS', () => {
+    devT.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(ids.intakeQueue)],
+      PolicyDocument: {
+        Statement: [
+          {
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'sqs:*',
+            Resource: getAtt(ids.intakeQueue),
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+          {
+            Sid: 'AllowMailBucketNotifications',
+            Effect: 'Allow',
+            Principal: { Service: 's3.amazonaws.com' },
+            Action: 'sqs:SendMessage',
+            Resource: getAtt(ids.intakeQueue),
+            Condition: {
+              ArnEquals: { 'aws:SourceArn': join('arn:', { Ref: 'AWS::Partition' }, ':s3:::invite-router-dev-mail-', { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' }) },
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+            },
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('the function', () => {
+  test('arm64, provided.al2023, bootstrap handler, JSON logs into its own log group', () => {
+    devT.hasResourceProperties('AWS::Lambda::Function', {
+      Architectures: ['arm64'],
+      Runtime: 'provided.al2023',
+      Handler: 'bootstrap',
+      MemorySize: 256,
+      Role: getAtt(ids.role),
+      LoggingConfig: { LogFormat: 'JSON', LogGroup: ref(ids.logGroup) },
+    });
+    devT.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 14 });
+  });
+
+  test('its environment is wired from the constructs, with exactly the names the Rust side reads', () => {
+    const fn = devT.findResources('AWS::Lambda::Function')[ids.fn];
+    assert.deepEqual(fn.Properties.Environment.Variables, {
+      CREATE_TOPIC_ARN: ref(ids.createTopic),
+      UPDATE_TOPIC_ARN: ref(ids.updateTopic),
+      CANCEL_TOPIC_ARN: ref(ids.cancelTopic),
+      REJECTED_TOPIC_ARN: ref(ids.rejectedTopic),
+      LEDGER_TABLE: ref(ids.table),
+      QUEUE_URL: ref(ids.intakeQueue),
+      MAX_EMAIL_BYTES: '10485760',
+      MAX_CALENDAR_BYTES: '1048576',
+      REQUIRE_AUTHENTICATION: 'true',
+      RUST_LOG: 'info',
+    });
+  });
+
+  test('limits, the sender policy and the log filter come from context', () => {
+    synth({
+      maxEmailBytes: '2000000',
+      maxCalendarBytes: '500000',
+      requireAuthentication: 'false',
+      rustLog: 'invite_router=debug',
+    }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MAX_EMAIL_BYTES: '2000000',
+          MAX_CALENDAR_BYTES: '500000',
+          REQUIRE_AUTHENTICATION: 'false',
+          RUST_LOG: 'invite_router=debug',
+        }),
+      },
+    });
+  });
+
+  test('reserved and poller concurrency are unset by default and set from context', () => {
+    devT.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: Match.absent() });
+    devT.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: Match.absent() });
+    const t = synth({ reservedConcurrency: '4', maxConcurrency: '3' }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 4 });
+    t.hasResourceProperties('AWS::Lambda::EventSourceMapping', { ScalingConfig: { MaximumConcurrency: 3 } });
+  });
+
+  test('the SQS mapping reports batch item failures, with batch size and window from context', () => {
+    devT.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: getAtt(ids.intakeQueue),
+      FunctionName: ref(ids.fn),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.absent(),
+    });
+    synth({ batchSize: '50', maxBatchingWindowSeconds: '5' }).template.hasResourceProperties(
+      'AWS::Lambda::EventSourceMapping',
+      { FunctionResponseTypes: ['ReportBatchItemFailures'], BatchSize: 50, MaximumBatchingWindowInSeconds: 5 },
+    );
+  });
+
+  test('the mapping is created after the role can read the queue', () => {
+    const policyId = onlyLogicalId(devT, 'AWS::IAM::Policy');
+    devT.hasResource('AWS::Lambda::EventSourceMapping', { DependsOn: Match.arrayWith([policyId]) });
+  });
+
+  test('synthesis refuses an asset directory without a bootstrap binary', () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'invite-router-empty-'));
+    try {
+      assert.throws(() => synth({ lambdaAssetDir: empty }), /no Lambda binary at .*bootstrap.*make build/s);
+    } finally {
+      fs.rmSync(empty, { recursive: true });
+    }
+  });
+});
+
+describe('topics and ledger', () => {
+  test('create, update, cancel, rejected and alarm topics are KMS-encrypted with a rotating key', () => {
+    devT.resourceCountIs('AWS::SNS::Topic', 5);
+    for (const topic of Object.values(devT.findResources('AWS::SNS::Topic'))) {
+      assert.deepEqual(topic.Properties.KmsMasterKeyId, getAtt(ids.key));
+    }
+    devT.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  test('every topic policy denies publishing without TLS', () => {
+    const policies = Object.values(devT.findResources('AWS::SNS::TopicPolicy'));
+    const covered = policies.flatMap((policy) => {
+      const deny = policy.Properties.PolicyDocument.Statement.find((s: { Effect: string }) => s.Effect === 'Deny');
+      assert.deepEqual(deny.Condition, { Bool: { 'aws:SecureTransport': 'false' } });
+      assert.equal(deny.Principal, '*');
+      assert.equal(deny.Action, 'sns:Publish');
+      assert.deepEqual(deny.Resource, policy.Properties.Topics[0]);
+      return policy.Properties.Topics.map((t: { Ref: string }) => t.Ref);
+    });
+    assert.deepEqual(
+      covered.sort(),
+      [ids.createTopic, ids.updateTopic, ids.cancelTopic, ids.rejectedTopic, ids.alarmTopic].sort(),
+    );
+  });
+
+  test('CloudWatch may use the topic key, so alarms reach the encrypted alarm topic', () => {
+    devT.hasResourceProperties('AWS::KMS::Key', {
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Sid: 'AllowCloudWatchAlarmsToPublish',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Effect: 'Allow',
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the ledger: uid + recurrence_id strings, on demand, PITR, encrypted', () => {
+    devT.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'uid', KeyType: 'HASH' },
+        { AttributeName: 'recurrence_id', KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: 'uid', AttributeType: 'S' },
+        { AttributeName: 'recurrence_id', AttributeType: 'S' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      SSESpecification: { SSEEnabled: true },
+    });
+  });
+});
+
+describe('least privilege', () => {
+  test('the function role carries no managed policy and exactly these statements', () => {
+    devT.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
+    const policies = devT.findResources('AWS::IAM::Policy');
+    assert.equal(Object.keys(policies).length, 1);
+    const policy = Object.values(policies)[0];
+    assert.deepEqual(policy.Properties.Roles, [ref(ids.role)]);
+    assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
+      {
+        Sid: 'WriteOwnLogs',
+        Effect: 'Allow',
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: getAtt(ids.logGroup),
+      },
+      {
+        Sid: 'ReadRawMailUnderPrefix',
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: join(getAtt(ids.mailBucket), '/incoming/*'),
+      },
+      {
+        Sid: 'ReadWriteLedger',
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+        Resource: getAtt(ids.table),
+      },
+      {
+        Sid: 'PublishToEventTopics',
+        Effect: 'Allow',
+        Action: 'sns:Publish',
+        Resource: [ref(ids.createTopic), ref(ids.updateTopic), ref(ids.cancelTopic), ref(ids.rejectedTopic)],
+      },
+      {
+        Sid: 'EncryptForEventTopics',
+        Effect: 'Allow',
+        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Resource: getAtt(ids.key),
+      },
+      {
+        Sid: 'ConsumeIntakeQueue',
+        Effect: 'Allow',
+        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Resource: getAtt(ids.intakeQueue),
+      },
+    ]);
+  });
+
+  test('no identity policy in the stack has a wildcard action or a bare "*" resource', () => {
+    for (const t of [devT, prodT]) {
+      for (const policy of Object.values(t.findResources('AWS::IAM::Policy'))) {
+        for (const statement of policy.Properties.PolicyDocument.Statement) {
+          for (const action of [statement.Action].flat()) assert.doesNotMatch(action, /\*/);
+          for (const resource of [statement.Resource].flat()) assert.notEqual(resource, '*');
+        }
+      }
+    }
+  });
+});
+
+describe('monitoring', () => {
+  const alarmTopicRef = [ref(ids.alarmTopic)];
+
+  test('four alarms, each notifying the alarm topic on alarm and on recovery', () => {
+    devT.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+    for (const alarm of Object.values(devT.findResources('AWS::CloudWatch::Alarm'))) {
+      assert.deepEqual(alarm.Properties.AlarmActions, alarmTopicRef);
+      assert.deepEqual(alarm.Properties.OKActions, alarmTopicRef);
+    }
+  });
+
+  test('the DLQ alarm fires on any message in the dead-letter queue', () => {
+    devT.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(ids.dlq, 'QueueName') }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  test('function errors and throttles alarm from the first one', () => {
+    for (const metric of ['Errors', 'Throttles']) {
+      devT.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/Lambda',
+        MetricName: metric,
+        Dimensions: [{ Name: 'FunctionName', Value: ref(ids.fn) }],
+        Statistic: 'Sum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: 0,
+      });
+    }
+  });
+
+  test('the age of the oldest intake message alarms past the configured threshold', () => {
+    const age = (threshold: number) => ({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Dimensions: [{ Name: 'QueueName', Value: getAtt(ids.intakeQueue, 'QueueName') }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: threshold,
+    });
+    devT.hasResourceProperties('AWS::CloudWatch::Alarm', age(900));
+    synth({ oldestMessageAlarmSeconds: '300' }).template.hasResourceProperties('AWS::CloudWatch::Alarm', age(300));
+  });
+
+  test('an alarm email subscribes to the alarm topic only when given', () => {
+    devT.resourceCountIs('AWS::SNS::Subscription', 0);
+    synth({ alarmEmail: 'oncall@example.org' }).template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'oncall@example.org',
+      TopicArn: ref(ids.alarmTopic),
+    });
+  });
+
+  test('outputs name the topics, the table, the bucket, the queues and the rule set', () => {
+    const outputs = devT.findOutputs('*');
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(outputs).map(([name, output]) => [name, output.Value])),
+      {
+        CreateTopicArn: ref(ids.createTopic),
+        UpdateTopicArn: ref(ids.updateTopic),
+        CancelTopicArn: ref(ids.cancelTopic),
+        RejectedTopicArn: ref(ids.rejectedTopic),
+        AlarmTopicArn: ref(ids.alarmTopic),
+        LedgerTableName: ref(ids.table),
+        MailBucketName: ref(ids.mailBucket),
+        IntakeQueueUrl: ref(ids.intakeQueue),
+        DeadLetterQueueUrl: ref(ids.dlq),
+        FunctionName: ref(ids.fn),
+        ReceiptRuleSetName: 'invite-router-dev-rules',
+      },
+    );
+  });
+});
+
+describe('stages', () => {
+  const dataTypes = ['AWS::S3::Bucket', 'AWS::DynamoDB::Table', 'AWS::Logs::LogGroup', 'AWS::KMS::Key'];
+
+  test('the stage names the stack and its resources', () => {
+    assert.equal(dev.stack.stackName, 'InviteRouter-dev');
+    assert.equal(prod.stack.stackName, 'InviteRouter-prod');
+    prodT.hasResourceProperties('AWS::S3::Bucket', { BucketName: mailBucketName('prod') });
+    prodT.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'invite-router-prod-rules' });
+  });
+
+  test('only the prod stack has termination protection', () => {
+    assert.equal(prod.stack.terminationProtection, true);
+    assert.equal(dev.stack.terminationProtection, false);
+  });
+
+  test('prod keeps its data when the stack or a resource goes away', () => {
+    for (const type of dataTypes) {
+      for (const [id, resource] of Object.entries(prodT.findResources(type))) {
+        assert.equal(resource.DeletionPolicy, 'Retain', `${id} in prod`);
+        assert.equal(resource.UpdateReplacePolicy, 'Retain', `${id} in prod`);
+      }
+    }
+    prodT.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: true });
+    // Failed mail waiting for an operator is data too.
+    const dlq = prodT.findResources('AWS::SQS::Queue')[logicalIdOf(prodT, 'AWS::SQS::Queue', 'DeadLetterQueue')];
+    assert.equal(dlq.DeletionPolicy, 'Retain');
+  });
+
+  for (const stage of ['dev', 'stg']) {
+    test(`${stage} is disposable: no retained data, no deletion protection`, () => {
+      const t = stage === 'dev' ? devT : synth({ stage, recipients: 'create@stg.example.org' }).template;
+      for (const type of dataTypes) {
+        for (const [id, resource] of Object.entries(t.findResources(type))) {
+          assert.equal(resource.DeletionPolicy, 'Delete', `${id} in ${stage}`);
+        }
+      }
+      t.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+    });
+  }
+});
