@@ -246,6 +246,17 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         let decision = decide(&analysis, &states);
         outcome.route = decision.route;
         outcome.reason = decision.reason;
+        // Report the component the route came from (the updated occurrence of a message that
+        // also repeats its unchanged master, say), not just the message's first component.
+        if let Some(event) = decision
+            .transitions
+            .iter()
+            .find(|t| t.route == decision.route && t.reason == decision.reason)
+            .and_then(|t| analysis.events.get(t.component))
+        {
+            outcome.recurrence_id = event.recurrence_id.map(|rid| rid.to_string());
+            outcome.sequence = Some(event.sequence);
+        }
 
         if decision.route == Route::Invalid {
             if let Some(reason) = decision.reason.filter(|_| decision.notify_sender) {

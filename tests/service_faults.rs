@@ -551,3 +551,44 @@ impl Ledger for FlakyLedger {
         self.inner.clear_outbox(key, dedupe_id).await
     }
 }
+
+#[tokio::test]
+async fn the_outcome_names_the_component_that_decided_the_route() {
+    let world = World::default();
+    let master = component("evt-1", 0, 8, ALICE);
+    world.put(
+        "series",
+        message(
+            Method::Request,
+            ALICE,
+            "<m1@example.com>",
+            vec![master.clone()],
+        ),
+    );
+    // The organizer's client resends the unchanged master with one moved occurrence.
+    world.put(
+        "moved-occurrence",
+        message(
+            Method::Request,
+            ALICE,
+            "<m2@example.com>",
+            vec![master, occurrence(component("evt-1", 1, 9, ALICE), 8)],
+        ),
+    );
+    let service = world.service();
+    service.process_source(&source("series")).await.unwrap();
+    let outcome = service
+        .process_source(&source("moved-occurrence"))
+        .await
+        .unwrap();
+    assert_eq!(outcome.route, Route::Update);
+    assert_eq!(
+        outcome.recurrence_id.as_deref(),
+        Some("2026-12-08T15:00:00Z")
+    );
+    assert_eq!(outcome.sequence, Some(1));
+    let published = world.published();
+    assert_eq!(published.len(), 2);
+    let body: Value = serde_json::from_str(&published[1].body).unwrap();
+    assert_eq!(body["event"]["recurrence_id"], "2026-12-08T15:00:00Z");
+}
