@@ -14,7 +14,26 @@ pub use s3::S3MailStore;
 pub use sns::SnsPublisher;
 pub use sqs::SqsQueue;
 
-use aws_config::SdkConfig;
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+
+/// Loads the SDK configuration once, from the Lambda's environment (region, credentials,
+/// `AWS_ENDPOINT_URL`), with timeouts: without them a hung call would hold the whole batch until
+/// the function times out (30 s in the CDK app), and every record of it would be retried. A
+/// record makes about five calls, each normally a few milliseconds.
+pub async fn load_sdk_config() -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(3))
+        .operation_attempt_timeout(Duration::from_secs(5))
+        .operation_timeout(Duration::from_secs(12))
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .load()
+        .await
+}
 
 /// The S3 client for `sdk`. With an endpoint override (an emulator) S3 must be addressed by path:
 /// virtual-host style would put the bucket name in the emulator's host name.

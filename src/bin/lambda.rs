@@ -14,7 +14,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env(&|name| std::env::var(name).ok()).inspect_err(|error| {
         tracing::error!(error = %error, "cannot start");
     })?;
-    let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+    let sdk = invite_router::aws::load_sdk_config().await;
     let handler = Arc::new(AwsHandler::from_sdk_config(&sdk, config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let handler = handler.clone();
