@@ -390,3 +390,14 @@ async fn a_missing_ledger_table_keeps_the_message_for_retry() {
     );
     assert!(world.drain_all().await.values().all(Vec::is_empty));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_ledger_keeps_the_ledger_contract() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let ledger = DynamoLedger::new(
+        aws_sdk_dynamodb::Client::new(&world.sdk),
+        support::aws::TABLE,
+    );
+    support::ledger_contract::check(&ledger).await;
+}

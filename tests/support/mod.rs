@@ -6,6 +6,7 @@ pub mod analyses;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod fakes;
+pub mod ledger_contract;
 #[cfg(feature = "aws")]
 pub mod moto;
 pub mod schema;

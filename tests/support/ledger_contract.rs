@@ -1,0 +1,138 @@
+//! What every Ledger must do, checked against each implementation (SQLite here, DynamoDB on
+//! moto in the end-to-end tests): conditional writes on the revision read, all-or-nothing
+//! commits, conditional outbox clearing that is not a transition.
+
+use invite_router::core::model::{EventKey, RecordState, RecordStatus, Topic, Version};
+use invite_router::ports::{CommitOutcome, Ledger, LedgerWrite, OutboxEntry, StoredRecord};
+
+fn record(key: &EventKey, revision: u64, sequence: u32, outbox: Option<&str>) -> StoredRecord {
+    StoredRecord {
+        key: key.clone(),
+        state: RecordState {
+            organizer: Some("alice@example.com".into()),
+            status: RecordStatus::Active,
+            version: Version {
+                sequence,
+                dtstamp: Some(super::analyses::stamp(8)),
+            },
+        },
+        revision,
+        last_source_key: Some(format!("inbox/{sequence}.eml")),
+        updated_at: "2026-11-23T01:00:00Z".into(),
+        outbox: outbox.map(|id| OutboxEntry {
+            topic: Topic::Update,
+            dedupe_id: id.into(),
+            body: format!("{{\"dedupe_id\":\"{id}\"}}"),
+            attributes: vec![
+                ("method".into(), "REQUEST".into()),
+                ("route".into(), "update".into()),
+            ],
+        }),
+    }
+}
+
+fn write(expected: Option<u64>, record: StoredRecord) -> LedgerWrite {
+    LedgerWrite {
+        expected_revision: expected,
+        record,
+    }
+}
+
+pub async fn check<L: Ledger>(ledger: &L) {
+    let series = EventKey::new("contract-uid", None);
+    let occurrence = EventKey {
+        uid: "contract-uid".into(),
+        recurrence_id: Some("2026-12-08T15:00:00Z".into()),
+    };
+    let both = [series.clone(), occurrence.clone()];
+    assert_eq!(ledger.read(&both).await.unwrap(), vec![None, None]);
+
+    // Create: only if absent.
+    let created = record(&series, 1, 0, Some("id-create"));
+    assert_eq!(
+        ledger
+            .commit(&[write(None, created.clone())])
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+    assert_eq!(
+        ledger
+            .commit(&[write(None, record(&series, 1, 5, None))])
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict,
+        "a second creator loses"
+    );
+    assert_eq!(
+        ledger.read(&both).await.unwrap(),
+        vec![Some(created.clone()), None]
+    );
+
+    // Update: only from the revision read.
+    assert_eq!(
+        ledger
+            .commit(&[write(Some(7), record(&series, 8, 1, None))])
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict,
+        "a stale revision loses"
+    );
+    let updated = record(&series, 2, 1, Some("id-update"));
+    assert_eq!(
+        ledger
+            .commit(&[write(Some(1), updated.clone())])
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+
+    // All or nothing: a good write next to a losing one is not applied.
+    let transaction = [
+        write(None, record(&occurrence, 1, 2, Some("id-occurrence"))),
+        write(Some(1), record(&series, 2, 3, None)),
+    ];
+    assert_eq!(
+        ledger.commit(&transaction).await.unwrap(),
+        CommitOutcome::Conflict
+    );
+    assert_eq!(
+        ledger.read(&both).await.unwrap(),
+        vec![Some(updated.clone()), None]
+    );
+
+    // Clearing the outbox: only the named entry, and it is not a transition.
+    ledger.clear_outbox(&series, "id-create").await.unwrap();
+    assert!(
+        ledger.read(&both).await.unwrap()[0]
+            .as_ref()
+            .unwrap()
+            .outbox
+            .is_some()
+    );
+    ledger.clear_outbox(&series, "id-update").await.unwrap();
+    let cleared = ledger.read(&both).await.unwrap()[0].clone().unwrap();
+    assert_eq!(cleared.outbox, None);
+    assert_eq!(cleared.revision, 2);
+    ledger.clear_outbox(&series, "id-update").await.unwrap();
+    ledger
+        .clear_outbox(&occurrence, "no-such-item")
+        .await
+        .unwrap();
+
+    // A multi-record commit that holds goes through whole.
+    let transaction = [
+        write(None, record(&occurrence, 1, 2, Some("id-occurrence"))),
+        write(Some(2), record(&series, 3, 3, None)),
+    ];
+    assert_eq!(
+        ledger.commit(&transaction).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    let read = ledger.read(&both).await.unwrap();
+    assert_eq!(read[0].as_ref().unwrap().revision, 3);
+    assert_eq!(
+        read[1],
+        Some(record(&occurrence, 1, 2, Some("id-occurrence")))
+    );
+}
