@@ -592,3 +592,30 @@ async fn the_outcome_names_the_component_that_decided_the_route() {
     let body: Value = serde_json::from_str(&published[1].body).unwrap();
     assert_eq!(body["event"]["recurrence_id"], "2026-12-08T15:00:00Z");
 }
+
+#[tokio::test]
+async fn a_failed_delete_is_not_a_failed_record() {
+    // Lambda deletes every record not reported in batchItemFailures; reporting this one would
+    // only make SQS redeliver an email that was fully handled.
+    let world = World::default();
+    world.put(
+        "inbox/good.eml",
+        request("evt-1", 0, 8, ALICE, "<m1@example.com>"),
+    );
+    let body = serde_json::json!({"Records": [{"s3": {"bucket": {"name": "mail"}, "object": {"key": "inbox/good.eml"}}}]})
+        .to_string();
+    let batch = [BatchRecord {
+        message_id: "good".into(),
+        receipt_handle: Some("rh-good".into()),
+        body,
+    }];
+    let service = world.service();
+    let queue = world.queue();
+    // fetch, read, commit, publish, clear_outbox, delete <- fails.
+    world.faults.fail_call(6, FaultMode::Before);
+    let reports = service.process_batch(&queue, &batch, 1).await;
+    assert_eq!(world.faults.log().last(), Some(&"delete"));
+    assert!(!reports[0].must_retry());
+    assert!(!reports[0].deleted);
+    assert_eq!(reports[0].outcomes[0].route, Route::Create);
+}
