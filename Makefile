@@ -8,6 +8,8 @@ CARGO ?= cargo
 
 .PHONY: help demo test lint test-rust inspect fuzz bench clean
 
+include make/cdk.mk
+
 help:
 	@echo "make demo   - run an invite's life through the embedded backend (no AWS needed)"
 	@echo "make test   - every check: fmt, clippy, unit, corpus, end-to-end, CDK"
@@ -15,7 +17,7 @@ help:
 	@echo "make fuzz   - fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
 	@echo "make bench  - criterion benchmarks of the core (see docs/BENCHMARKS.md)"
 
-test: lint test-rust
+test: lint test-rust test-cdk
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -50,10 +52,8 @@ bench: .venv/.bench-installed
 	benches/whole_process.sh $(CARGO_TARGET_DIR)/release/invite-router
 	.venv/bin/python benches/python_baseline.py 200 $(BENCH_EMAILS)
 
-.venv/bin/python:
-	python3 -m venv .venv
-
-.venv/.bench-installed: .venv/bin/python
+.venv/.bench-installed:
+	test -x .venv/bin/python || python3 -m venv .venv
 	.venv/bin/pip install --quiet 'icalendar==7.3.0'
 	touch $@
 

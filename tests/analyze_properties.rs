@@ -34,13 +34,16 @@ fn base64(bytes: &[u8]) -> String {
 fn quoted_printable(bytes: &[u8]) -> String {
     let mut out = String::new();
     let mut line_len = 0;
-    for &byte in bytes {
+    for (index, &byte) in bytes.iter().enumerate() {
+        let before_line_break = matches!(bytes.get(index + 1), Some(b'\r' | b'\n'));
         let piece = match byte {
             b'\r' | b'\n' => {
                 out.push(byte as char);
                 line_len = 0;
                 continue;
             }
+            // RFC 2045: decoders drop white space before a line break, so it must be encoded.
+            b' ' | b'\t' if before_line_break => format!("={byte:02X}"),
             b'=' | 0x80..=0xFF => format!("={byte:02X}"),
             _ => (byte as char).to_string(),
         };

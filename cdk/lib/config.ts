@@ -147,7 +147,7 @@ export function readConfig(
     reservedConcurrency,
     maxConcurrency,
     maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
-    maxCalendarBytes: field.integer('maxCalendarBytes', 1024 * 1024, 1, 40 * 1024 * 1024),
+    maxCalendarBytes: field.integer('maxCalendarBytes', 512 * 1024, 1, 40 * 1024 * 1024),
     requireAuthentication: field.boolean('requireAuthentication', true),
     rustLog: field.string('rustLog', 'info'),
     oldestMessageAlarmSeconds: field.integer('oldestMessageAlarmSeconds', 900, 60, 1209600),

@@ -36,7 +36,7 @@ describe('readConfig', () => {
       reservedConcurrency: undefined,
       maxConcurrency: undefined,
       maxEmailBytes: 10 * 1024 * 1024,
-      maxCalendarBytes: 1024 * 1024,
+      maxCalendarBytes: 512 * 1024,
       requireAuthentication: true,
       rustLog: 'info',
       oldestMessageAlarmSeconds: 900,

@@ -266,7 +266,7 @@ describe('the function', () => {
       LEDGER_TABLE: ref(ids.table),
       QUEUE_URL: ref(ids.intakeQueue),
       MAX_EMAIL_BYTES: '10485760',
-      MAX_CALENDAR_BYTES: '1048576',
+      MAX_CALENDAR_BYTES: '524288',
       REQUIRE_AUTHENTICATION: 'true',
       RUST_LOG: 'info',
     });
