@@ -2,11 +2,23 @@
 #   make venv-moto   moto's server mode (the local AWS emulator), pinned, in the ignored .venv
 #   make test-e2e    only the tests that talk to moto and the Lambda binary
 #   make demo        an invite's life through `invite-router process` on the embedded backend
+# (also usable alone: make -f make/pipeline.mk demo)
 # `test-rust` (the top Makefile's `cargo test --all-targets`) gains venv-moto as a prerequisite,
 # because the end-to-end tests fail loudly when moto is missing rather than pass without running.
 
+SHELL := bash
+# The top Makefile sets the same defaults; repeated so `make -f make/pipeline.mk demo` works alone.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/invite-router/target
+CARGO ?= cargo
+
+# Including this file must not change the includer's default goal (`make` alone).
+PIPELINE_INCLUDER_DEFAULT_GOAL := $(.DEFAULT_GOAL)
+# Paths are anchored to this file, so the fragment works from the repo root or anywhere else.
+PIPELINE_REPO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+
 MOTO_VERSION ?= 5.2.5
-VENV ?= .venv
+# Shared with the CDK tools (make/cdk.mk): each installs its own pins, with its own stamp.
+VENV ?= $(PIPELINE_REPO_ROOT)/.venv
 MOTO_STAMP := $(VENV)/.moto-installed
 # The e2e tests find the server through this (tests/support/moto.rs); absolute so any cwd works.
 export MOTO_SERVER ?= $(abspath $(VENV)/bin/moto_server)
@@ -27,11 +39,14 @@ venv-moto:
 test-rust: venv-moto
 
 test-e2e: venv-moto
-	$(CARGO) test --test e2e_moto --test lambda_runtime
+	cd $(PIPELINE_REPO_ROOT) && $(CARGO) test --test e2e_moto --test lambda_runtime
 
-DEMO_STATE ?= demo-state
+DEMO_STATE ?= $(PIPELINE_REPO_ROOT)/demo-state
 
 # Debug build on purpose: it shares the test build's cache, and the demo is six emails.
 demo:
-	$(CARGO) build --quiet --bin invite-router
-	bash demo/run.sh "$${CARGO_TARGET_DIR:-target}/debug/invite-router" "$(DEMO_STATE)"
+	cd $(PIPELINE_REPO_ROOT) && $(CARGO) build --quiet --bin invite-router
+	bash $(PIPELINE_REPO_ROOT)/demo/run.sh \
+	  "$${CARGO_TARGET_DIR:-$(PIPELINE_REPO_ROOT)/target}/debug/invite-router" "$(DEMO_STATE)"
+
+.DEFAULT_GOAL := $(PIPELINE_INCLUDER_DEFAULT_GOAL)
