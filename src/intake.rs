@@ -53,6 +53,7 @@ fn parse_envelope(value: &Value, may_be_sns: bool) -> Result<Vec<MailSource>, In
         return records
             .iter()
             .enumerate()
+            .filter(|(_, record)| !is_other_s3_event(record))
             .map(|(index, record)| parse_s3_record(index, record))
             .collect();
     }
@@ -74,6 +75,16 @@ fn parse_envelope(value: &Value, may_be_sns: bool) -> Result<Vec<MailSource>, In
 
 fn is_s3_test_event(value: &Value) -> bool {
     value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent")
+}
+
+/// A notification for something other than a new object (`ObjectRemoved:*`, say, if the bucket
+/// notification is ever widened) names no mail to read: acknowledged, like `s3:TestEvent`.
+/// Records without `eventName` (emulators) count as created objects.
+fn is_other_s3_event(record: &Value) -> bool {
+    record
+        .get("eventName")
+        .and_then(Value::as_str)
+        .is_some_and(|name| !name.starts_with("ObjectCreated:"))
 }
 
 fn parse_s3_record(index: usize, record: &Value) -> Result<MailSource, IntakeError> {
@@ -334,6 +345,18 @@ mod tests {
         assert_eq!(
             parse_record_body(&double).unwrap_err(),
             IntakeError::UnknownEnvelope
+        );
+    }
+
+    #[test]
+    fn only_created_objects_are_named() {
+        let body = json!({"Records": [
+            {"eventName": "ObjectRemoved:Delete", "s3": {"bucket": {"name": "b"}, "object": {"key": "gone"}}},
+            {"eventName": "ObjectCreated:CompleteMultipartUpload", "s3": {"bucket": {"name": "b"}, "object": {"key": "new"}}}
+        ]});
+        assert_eq!(
+            parse_record_body(&body.to_string()).unwrap(),
+            vec![source("b", "new")]
         );
     }
 
