@@ -354,7 +354,7 @@ async fn a_mixed_batch_leaves_only_the_transient_failure_in_the_queue() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_missing_ledger_table_keeps_the_message_for_retry() {
+async fn a_missing_ledger_table_keeps_the_message_until_the_dlq() {
     let Some(moto) = Moto::start() else { return };
     let world = AwsWorld::new(&moto).await;
     let handler = world.handler();
@@ -372,6 +372,7 @@ async fn a_missing_ledger_table_keeps_the_message_for_retry() {
         .await;
     let event = world.receive_intake(1).await;
     let message_id = event.records[0].message_id.clone().unwrap();
+    let mut receipt = event.records[0].receipt_handle.clone().unwrap();
     let response = handler.handle(event).await.unwrap();
     let failed: Vec<&str> = response
         .batch_item_failures
@@ -387,6 +388,21 @@ async fn a_missing_ledger_table_keeps_the_message_for_retry() {
         world.intake_depth().await,
         (0, 1),
         "not deleted: it will be retried"
+    );
+
+    // Never lost: every retry fails the same way until SQS moves it to the DLQ (maxReceiveCount 5).
+    for _ in 2..=5 {
+        world.make_visible(&receipt).await;
+        let retry = world.receive_intake(1).await;
+        receipt = retry.records[0].receipt_handle.clone().unwrap();
+        let response = handler.handle(retry).await.unwrap();
+        assert_eq!(response.batch_item_failures.len(), 1);
+    }
+    world.make_visible(&receipt).await;
+    assert_eq!(
+        world.dlq_depth_after_redrive().await,
+        1,
+        "the email waits in the DLQ"
     );
     assert!(world.drain_all().await.values().all(Vec::is_empty));
 }

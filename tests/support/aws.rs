@@ -231,6 +231,47 @@ impl AwsWorld {
         serde_json::from_value(json!({ "Records": records })).unwrap()
     }
 
+    /// Ends the visibility timeout of an in-flight intake message now, as its expiry would.
+    pub async fn make_visible(&self, receipt_handle: &str) {
+        self.sqs
+            .change_message_visibility()
+            .queue_url(&self.intake_url)
+            .receipt_handle(receipt_handle)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .unwrap();
+    }
+
+    /// Receives from the intake queue once more (which lets SQS apply the redrive policy to a
+    /// message past maxReceiveCount), then counts the DLQ's messages.
+    pub async fn dlq_depth_after_redrive(&self) -> usize {
+        let received = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.intake_url)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap()
+            .messages
+            .unwrap_or_default();
+        assert!(
+            received.is_empty(),
+            "the message went to the DLQ, not to a 6th attempt"
+        );
+        let output = self
+            .sqs
+            .receive_message()
+            .queue_url(&self.dlq_url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        output.messages.unwrap_or_default().len()
+    }
+
     /// (visible, in flight) messages in the intake queue.
     pub async fn intake_depth(&self) -> (u64, u64) {
         let attributes = self
