@@ -9,6 +9,7 @@ CARGO ?= cargo
 .PHONY: help demo test lint test-rust inspect fuzz bench clean
 
 include make/cdk.mk
+include make/pipeline.mk
 
 help:
 	@echo "make demo   - run an invite's life through the embedded backend (no AWS needed)"
