@@ -42,7 +42,17 @@ impl IntakeError {
 pub fn parse_record_body(body: &str) -> Result<Vec<MailSource>, IntakeError> {
     let value: Value =
         serde_json::from_str(body).map_err(|error| IntakeError::NotJson(error.to_string()))?;
-    parse_envelope(&value, true)
+    let mut sources = parse_envelope(&value, true)?;
+    sources.retain(|source| !is_ses_setup_notification(&source.key));
+    Ok(sources)
+}
+
+/// When a receipt rule with an S3 action is created, SES writes a test object named
+/// `<prefix>AMAZON_SES_SETUP_NOTIFICATION` to the bucket. It is not mail from anyone: reading it
+/// would only refuse it as `no_calendar` and tell "the sender" (AWS) so. Acknowledged, like
+/// `s3:TestEvent`.
+fn is_ses_setup_notification(key: &str) -> bool {
+    key.rsplit('/').next() == Some("AMAZON_SES_SETUP_NOTIFICATION")
 }
 
 fn parse_envelope(value: &Value, may_be_sns: bool) -> Result<Vec<MailSource>, IntakeError> {
@@ -276,6 +286,18 @@ mod tests {
             parse_record_body(&sns(&notification)),
             Err(IntakeError::SesActionNotS3 { .. })
         ));
+    }
+
+    #[test]
+    fn the_ses_setup_notification_object_is_acknowledged_with_nothing_to_do() {
+        let body =
+            s3_event(&["incoming/AMAZON_SES_SETUP_NOTIFICATION", "incoming/abc123"]).to_string();
+        assert_eq!(
+            parse_record_body(&body).expect("parses"),
+            vec![source("mail-bucket", "incoming/abc123")]
+        );
+        let only_setup = s3_event(&["AMAZON_SES_SETUP_NOTIFICATION"]).to_string();
+        assert_eq!(parse_record_body(&only_setup).expect("parses"), vec![]);
     }
 
     #[test]
