@@ -3,7 +3,7 @@
 //! components (Teams), lower-case names, text after END:VCALENDAR. Those are tolerated here; a
 //! calendar that still does not parse, or holds no VEVENT, is malformed.
 
-use icalendar::parser::{Component, Property, read_calendar_simple, unfold};
+use icalendar::parser::{Component, Property, read_calendar_simple};
 
 use super::mime::normalize_address;
 use super::model::{Attendee, EventComponent, EventTime, Organizer};
@@ -82,7 +82,9 @@ const MAX_NESTING: usize = 8;
 /// Unfolds the text and keeps only what can be a content line, between the first BEGIN:VCALENDAR
 /// and the last END:VCALENDAR.
 fn content_lines(text: &str) -> Result<String, CalendarError> {
-    let unfolded = unfold(text);
+    // Removing ASCII line breaks and the white space after them keeps valid UTF-8 valid.
+    let unfolded = String::from_utf8(unfold_bytes(text.as_bytes()))
+        .map_err(|_| CalendarError::Malformed("unfolding broke the text".into()))?;
     let mut out = String::with_capacity(unfolded.len());
     let mut inside = false;
     let mut depth = 0usize;
@@ -115,6 +117,28 @@ fn content_lines(text: &str) -> Result<String, CalendarError> {
         }
     }
     Ok(out)
+}
+
+/// Removes iCalendar line folds (a line break followed by a space or tab) at the byte level, so
+/// a multi-byte character split across a fold is joined before it is decoded.
+pub fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        let byte = bytes[index];
+        let break_len = match (byte, bytes.get(index + 1)) {
+            (b'\r', Some(b'\n')) => 2,
+            (b'\n', _) => 1,
+            _ => 0,
+        };
+        if break_len > 0 && matches!(bytes.get(index + break_len), Some(b' ' | b'\t')) {
+            index += break_len + 1;
+            continue;
+        }
+        out.push(byte);
+        index += 1;
+    }
+    out
 }
 
 fn starts_with_ignore_case(line: &str, prefix: &str) -> bool {

@@ -7,6 +7,7 @@ use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
+use super::ical::unfold_bytes;
 use super::model::Envelope;
 
 /// Attached messages nest; a hostile one could nest thousands deep. Real forwards and bounces
@@ -194,28 +195,6 @@ fn decode_bytes(bytes: &[u8], charset: Option<&str>) -> String {
         return decoder(bytes);
     }
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Removes iCalendar line folds (a line break followed by a space or tab) at the byte level, so
-/// a multi-byte character split across a fold is joined before it is decoded.
-pub fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        let break_len = match (byte, bytes.get(index + 1)) {
-            (b'\r', Some(b'\n')) => 2,
-            (b'\n', _) => 1,
-            _ => 0,
-        };
-        if break_len > 0 && matches!(bytes.get(index + break_len), Some(b' ' | b'\t')) {
-            index += break_len + 1;
-            continue;
-        }
-        out.push(byte);
-        index += 1;
-    }
-    out
 }
 
 #[cfg(test)]

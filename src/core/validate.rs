@@ -55,30 +55,27 @@ pub fn read_itip(
             .or(part.method_param.as_deref())
             .map(Method::parse)
     };
-    let (first_calendar, first_part) = &parsed[0];
-    let message = ItipMessage {
-        method: method_of(first_calendar, first_part),
-        events: first_calendar.events.clone(),
+    let mut copies = parsed.into_iter();
+    let Some((first_calendar, first_part)) = copies.next() else {
+        return Err((Reason::NoCalendar, empty));
     };
-
-    let copies_agree = parsed.iter().skip(1).all(|(calendar, part)| {
-        calendar.events == first_calendar.events && method_of(calendar, part) == message.method
-    });
+    let method = method_of(&first_calendar, first_part);
+    let mut events = first_calendar.events;
+    let mut copies_agree = true;
+    for (calendar, part) in copies {
+        copies_agree &= calendar.events == events[..] && method_of(&calendar, part) == method;
+        if !copies_agree {
+            // Keep every copy's components so the report shows the disagreement.
+            events.extend(calendar.events);
+        }
+    }
+    let message = ItipMessage { method, events };
     if copies_agree {
-        return Ok(message);
-    }
-    let mut all_events = message.events.clone();
-    for (calendar, _) in parsed.iter().skip(1) {
-        all_events.extend(calendar.events.iter().cloned());
-    }
-    let combined = ItipMessage {
-        method: message.method,
-        events: all_events,
-    };
-    if distinct_uid_count(&combined.events) > 1 {
-        Err((Reason::MultipleUids, combined))
+        Ok(message)
+    } else if distinct_uid_count(&message.events) > 1 {
+        Err((Reason::MultipleUids, message))
     } else {
-        Err((Reason::MalformedCalendar, combined))
+        Err((Reason::MalformedCalendar, message))
     }
 }
 
@@ -98,15 +95,15 @@ fn distinct_parts(parts: &[CalendarPart]) -> Vec<&CalendarPart> {
 }
 
 fn same_text(a: &str, b: &str) -> bool {
-    let significant = |text: &str| {
-        text.trim_end()
-            .as_bytes()
-            .iter()
-            .copied()
-            .filter(|byte| *byte != b'\r')
-            .collect::<Vec<u8>>()
-    };
-    a == b || significant(a) == significant(b)
+    a == b || significant_bytes(a).eq(significant_bytes(b))
+}
+
+fn significant_bytes(text: &str) -> impl Iterator<Item = u8> + '_ {
+    text.trim_end()
+        .as_bytes()
+        .iter()
+        .copied()
+        .filter(|byte| *byte != b'\r')
 }
 
 fn distinct_uid_count(events: &[EventComponent]) -> usize {
