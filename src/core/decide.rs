@@ -314,23 +314,13 @@ mod tests {
             recurrence_id,
             sequence: at.sequence,
             dtstamp: at.dtstamp,
-            status: None,
             summary: Some("Weekly sync".to_owned()),
-            description: None,
-            location: None,
-            start: None,
-            end: None,
-            all_day: false,
-            time_zone: None,
-            rrule: None,
-            exdates: Vec::new(),
             organizer: organizer.map(|address| Organizer {
                 address: address.to_owned(),
                 name: None,
                 sent_by: None,
             }),
-            attendees: Vec::new(),
-            conference_url: None,
+            ..EventComponent::default()
         }
     }
 

@@ -142,19 +142,8 @@ mod tests {
             recurrence_id: None,
             sequence,
             dtstamp: Some(Utc.with_ymd_and_hms(2026, 11, 1, 9, 0, 0).unwrap()),
-            status: None,
             summary: Some("Planning".into()),
-            description: None,
-            location: None,
-            start: None,
-            end: None,
-            all_day: false,
-            time_zone: None,
-            rrule: None,
-            exdates: Vec::new(),
-            organizer: None,
-            attendees: Vec::new(),
-            conference_url: None,
+            ..EventComponent::default()
         }
     }
 

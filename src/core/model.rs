@@ -229,7 +229,7 @@ pub struct Attendee {
 }
 
 /// One VEVENT of an iTIP message, normalized.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EventComponent {
     pub uid: Option<String>,
     pub recurrence_id: Option<EventTime>,
