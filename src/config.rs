@@ -15,6 +15,8 @@ pub const LEDGER_TABLE: &str = "LEDGER_TABLE";
 pub const QUEUE_URL: &str = "QUEUE_URL";
 pub const MAX_EMAIL_BYTES: &str = "MAX_EMAIL_BYTES";
 pub const MAX_CALENDAR_BYTES: &str = "MAX_CALENDAR_BYTES";
+pub const MAX_COMPONENTS: &str = "MAX_COMPONENTS";
+pub const MAX_ATTENDEES: &str = "MAX_ATTENDEES";
 pub const REQUIRE_AUTHENTICATION: &str = "REQUIRE_AUTHENTICATION";
 pub const BATCH_CONCURRENCY: &str = "BATCH_CONCURRENCY";
 
@@ -175,7 +177,18 @@ impl Config {
                 "a positive number of bytes",
                 positive_integer,
             ),
-            ..defaults
+            max_components: reader.optional(
+                MAX_COMPONENTS,
+                defaults.max_components,
+                "a positive number of calendar components",
+                positive_integer,
+            ),
+            max_attendees: reader.optional(
+                MAX_ATTENDEES,
+                defaults.max_attendees,
+                "a positive number of attendees per event",
+                positive_integer,
+            ),
         };
         let policy = SenderPolicy {
             require_authentication: reader.optional(
@@ -256,12 +269,16 @@ mod tests {
         pairs.extend([
             (MAX_EMAIL_BYTES, "2048"),
             (MAX_CALENDAR_BYTES, "1024"),
+            (MAX_COMPONENTS, "20"),
+            (MAX_ATTENDEES, "300"),
             (REQUIRE_AUTHENTICATION, "TRUE"),
             (BATCH_CONCURRENCY, "3"),
         ]);
         let config = Config::from_env(&env(&pairs)).unwrap();
         assert_eq!(config.limits.max_email_bytes, 2048);
         assert_eq!(config.limits.max_calendar_bytes, 1024);
+        assert_eq!(config.limits.max_components, 20);
+        assert_eq!(config.limits.max_attendees, 300);
         assert!(config.policy.require_authentication);
         assert_eq!(config.batch_concurrency, 3);
     }
@@ -273,6 +290,7 @@ mod tests {
             (LEDGER_TABLE, "  "),
             (MAX_EMAIL_BYTES, "ten megabytes"),
             (MAX_CALENDAR_BYTES, "0"),
+            (MAX_ATTENDEES, "-5"),
             (REQUIRE_AUTHENTICATION, "maybe"),
         ]))
         .unwrap_err();
@@ -286,6 +304,7 @@ mod tests {
                 QUEUE_URL,
                 MAX_EMAIL_BYTES,
                 MAX_CALENDAR_BYTES,
+                MAX_ATTENDEES,
                 REQUIRE_AUTHENTICATION,
             ]
         );
