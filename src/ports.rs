@@ -86,6 +86,16 @@ pub struct LedgerWrite {
     pub record: StoredRecord,
 }
 
+/// A record the commit does not write but that must still be at the revision read (`None`: still
+/// absent) for the commit to succeed. An occurrence with no record of its own is judged against
+/// its series' record; if another worker changed the series meanwhile (cancelled it, say), the
+/// judgement is void and the commit must lose, as if it had written the series itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevisionCheck {
+    pub key: EventKey,
+    pub expected_revision: Option<u64>,
+}
+
 /// The outcome of a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CommitOutcome {
@@ -106,10 +116,12 @@ pub trait Ledger: Send + Sync {
         keys: &[EventKey],
     ) -> impl Future<Output = Result<Vec<Option<StoredRecord>>, PortError>> + Send;
 
-    /// All writes or none, each conditional on its expected revision.
+    /// All writes or none, each conditional on its expected revision, and only while every
+    /// record in `unchanged` is still at its expected revision.
     fn commit(
         &self,
         writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
     ) -> impl Future<Output = Result<CommitOutcome, PortError>> + Send;
 
     /// Removes the outbox entry of `key` if it is still the one with `dedupe_id`.

@@ -24,7 +24,7 @@ use crate::core::{self, Limits, SenderPolicy};
 use crate::intake::{self, IntakeError};
 use crate::ports::{
     CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry, PortError, Publisher,
-    Queue, StoredRecord,
+    Queue, RevisionCheck, StoredRecord,
 };
 
 /// How many records of a batch are processed at once. SQS batches hold at most 10 records by
@@ -221,7 +221,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             )));
         }
         let mut records: BTreeMap<EventKey, StoredRecord> = keys
-            .into_iter()
+            .iter()
+            .cloned()
             .zip(read)
             .filter_map(|(key, record)| record.map(|record| (key, record)))
             .collect();
@@ -269,7 +270,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
 
         let writes = self.ledger_writes(&analysis, &decision.transitions, &records, source)?;
         if !writes.is_empty() {
-            match self.ledger.commit(&writes).await? {
+            let unchanged = judged_but_not_written(&keys, &records, &writes);
+            match self.ledger.commit(&writes, &unchanged).await? {
                 CommitOutcome::Committed => {}
                 CommitOutcome::Conflict => {
                     let key = writes
@@ -553,4 +555,22 @@ fn record_identity_in_span(outcome: &Outcome) {
 fn record_in_span(outcome: &Outcome) {
     record_identity_in_span(outcome);
     tracing::Span::current().record("route", outcome.route.as_str());
+}
+
+/// The records the decision was judged against but does not write (the series an occurrence was
+/// judged by, an unchanged master beside an updated occurrence, a series read as absent): the
+/// commit holds only while they are as read, so a worker that changed one meanwhile (a series
+/// CANCEL, say) and this one cannot both win.
+fn judged_but_not_written(
+    keys: &[EventKey],
+    records: &BTreeMap<EventKey, StoredRecord>,
+    writes: &[LedgerWrite],
+) -> Vec<RevisionCheck> {
+    keys.iter()
+        .filter(|key| writes.iter().all(|write| &write.record.key != *key))
+        .map(|key| RevisionCheck {
+            key: key.clone(),
+            expected_revision: records.get(key).map(|record| record.revision),
+        })
+        .collect()
 }

@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use invite_router::aws::lambda::Handler;
 use invite_router::aws::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
 use invite_router::core::model::{EventKey, Topic};
-use invite_router::ports::{CommitOutcome, Ledger, LedgerWrite, PortError, StoredRecord};
+use invite_router::ports::{
+    CommitOutcome, Ledger, LedgerWrite, PortError, RevisionCheck, StoredRecord,
+};
 use invite_router::service::Service;
 use serde_json::json;
 use support::aws::{AwsWorld, MAIL_BUCKET, QUIET_BUCKET, demo_email, s3_event_body};
@@ -253,8 +255,12 @@ impl Ledger for ThrottledFor {
         self.inner.read(keys).await
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes).await
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
+        self.inner.commit(writes, unchanged).await
     }
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {

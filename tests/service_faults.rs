@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use invite_router::core::model::{EventKey, Method, Reason, Route, Topic, Version};
 use invite_router::ports::{
-    CommitOutcome, Ledger, LedgerWrite, MailSource, PortError, StoredRecord,
+    CommitOutcome, Ledger, LedgerWrite, MailSource, PortError, RevisionCheck, StoredRecord,
 };
 use invite_router::service::{BatchRecord, ErrorKind, Outcome, ServiceError};
 use serde_json::Value;
@@ -358,8 +358,12 @@ impl Ledger for RacingLedger {
         records
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes).await
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
+        self.inner.commit(writes, unchanged).await
     }
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
@@ -430,6 +434,112 @@ async fn two_workers_racing_on_one_event_cannot_both_win() {
         assert_eq!(retry.route, expected, "{first} vs {second}");
         assert_never_stale(&world.published());
         distinct_messages(&world.published());
+    }
+}
+
+/// A ledger for two workers that both read before either commits, and then commit in a set
+/// order: `first` commits at once, the other only after it.
+struct OrderedLedger {
+    inner: support::fakes::MemoryLedger,
+    both_read: Arc<tokio::sync::Barrier>,
+    first_committed: Arc<tokio::sync::Notify>,
+    goes_first: bool,
+}
+
+impl Ledger for OrderedLedger {
+    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
+        let records = self.inner.read(keys).await;
+        self.both_read.wait().await;
+        records
+    }
+
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
+        if !self.goes_first {
+            self.first_committed.notified().await;
+        }
+        let outcome = self.inner.commit(writes, unchanged).await;
+        if self.goes_first {
+            self.first_committed.notify_one();
+        }
+        outcome
+    }
+
+    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
+        self.inner.clear_outbox(key, dedupe_id).await
+    }
+}
+
+/// An occurrence with no record of its own is judged against its series. If another worker
+/// cancels the series between that read and the commit, the judgement is void: the occurrence
+/// loses and is re-judged (stale: it is older than the CANCEL). In the other commit order both
+/// transitions stand, as they would one after the other.
+#[tokio::test]
+async fn an_occurrence_judged_by_a_series_that_changed_meanwhile_loses() {
+    for cancel_commits_first in [true, false] {
+        let world = World::default();
+        world.put("seed", request("evt-1", 0, 7, ALICE, "<m0@example.com>"));
+        world.put(
+            "cancel-series",
+            cancel("evt-1", 2, 10, ALICE, "<m1@example.com>"),
+        );
+        // Older than the series CANCEL: once the series is cancelled, this move is stale.
+        world.put(
+            "move-occurrence",
+            message(
+                Method::Request,
+                ALICE,
+                "<m2@example.com>",
+                vec![occurrence(component("evt-1", 1, 9, ALICE), 8)],
+            ),
+        );
+        world
+            .service()
+            .process_source(&source("seed"))
+            .await
+            .unwrap();
+        let both_read = Arc::new(tokio::sync::Barrier::new(2));
+        let first_committed = Arc::new(tokio::sync::Notify::new());
+        let worker = |goes_first: bool| {
+            world.service_with_ledger(OrderedLedger {
+                inner: world.ledger(),
+                both_read: both_read.clone(),
+                first_committed: first_committed.clone(),
+                goes_first,
+            })
+        };
+        let canceller = worker(cancel_commits_first);
+        let mover = worker(!cancel_commits_first);
+        let (cancel_source, move_source) = (source("cancel-series"), source("move-occurrence"));
+        let (cancelled, moved) = tokio::join!(
+            canceller.process_source(&cancel_source),
+            mover.process_source(&move_source)
+        );
+        assert_eq!(cancelled.unwrap().route, Route::Cancel);
+        if cancel_commits_first {
+            let loser = moved.unwrap_err();
+            assert!(matches!(loser, ServiceError::Conflict { .. }), "{loser}");
+            let retry = world
+                .service()
+                .process_source(&source("move-occurrence"))
+                .await
+                .unwrap();
+            assert_eq!(
+                retry.route,
+                Route::Stale,
+                "the cancelled series is not revived"
+            );
+            let topics: Vec<Topic> = world.published().iter().map(|m| m.topic).collect();
+            assert_eq!(topics, vec![Topic::Create, Topic::Cancel]);
+        } else {
+            assert_eq!(moved.unwrap().route, Route::Update);
+            let topics: Vec<Topic> = world.published().iter().map(|m| m.topic).collect();
+            assert_eq!(topics, vec![Topic::Create, Topic::Update, Topic::Cancel]);
+        }
+        assert_never_stale(&world.published());
     }
 }
 
@@ -543,8 +653,12 @@ impl Ledger for FlakyLedger {
         self.inner.read(keys).await
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes).await
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
+        self.inner.commit(writes, unchanged).await
     }
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {

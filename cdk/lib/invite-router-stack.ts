@@ -29,8 +29,16 @@ export const LEDGER_SORT_KEY = 'recurrence_id';
 /**
  * The DynamoDB calls the Rust ledger adapter makes: point reads, a query over one UID's
  * occurrences, and conditional writes. Nothing else (no scans, deletes or batch calls).
+ * ConditionCheckItem: a commit also asserts that records it was judged against but does not
+ * write (an occurrence's series) are unchanged, as ConditionCheck items of its TransactWriteItems.
  */
-export const LEDGER_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+export const LEDGER_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:ConditionCheckItem',
+];
 
 /** What the SQS event source mapping and the function's own deletes need on the intake queue. */
 export const QUEUE_CONSUMER_ACTIONS = [

@@ -17,14 +17,16 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use futures::future::try_join_all;
 
 use super::errors::{classify, error_code};
 use crate::core::model::{EventKey, RecordState, Topic, Version};
 use crate::local::SERIES_RECURRENCE_ID;
 use crate::local::record_codec::{format_dtstamp, parse_dtstamp, parse_status, status_code};
-use crate::ports::{CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, StoredRecord};
+use crate::ports::{
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
+};
 
 /// TransactWriteItems accepts at most this many items.
 const MAX_TRANSACTION_ITEMS: usize = 100;
@@ -224,6 +226,30 @@ impl DynamoLedger {
     }
 }
 
+impl DynamoLedger {
+    /// A transaction item that writes nothing but fails the transaction when the record is no
+    /// longer at the revision read (or has appeared since it was read as absent).
+    fn revision_check(&self, check: &RevisionCheck) -> Result<TransactWriteItem, PortError> {
+        let condition = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&check.key)))
+            .expression_attribute_names("#uid", "uid");
+        let condition = match check.expected_revision {
+            None => condition.condition_expression("attribute_not_exists(#uid)"),
+            Some(revision) => condition
+                .condition_expression("attribute_exists(#uid) AND #revision = :expected")
+                .expression_attribute_names("#revision", "revision")
+                .expression_attribute_values(":expected", AttributeValue::N(revision.to_string())),
+        };
+        let condition = condition.build().map_err(|error| {
+            PortError::transient("DynamoDB TransactWriteItems", error.to_string())
+        })?;
+        Ok(TransactWriteItem::builder()
+            .condition_check(condition)
+            .build())
+    }
+}
+
 impl Ledger for DynamoLedger {
     async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
         // A message touches one or two keys (an occurrence and its series): a consistent
@@ -231,16 +257,25 @@ impl Ledger for DynamoLedger {
         try_join_all(keys.iter().map(|key| self.get(key))).await
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
         const OPERATION: &str = "DynamoDB TransactWriteItems";
-        // Over 100 items (a message with more than 100 components) the commit is split. Each
-        // record carries its own outbox entry, so a split that stops half-way loses nothing: the
-        // retry delivers the committed half and re-judges the rest.
-        for chunk in writes.chunks(MAX_TRANSACTION_ITEMS) {
-            let items = chunk
-                .iter()
-                .map(|write| self.conditional_put(write))
-                .collect::<Result<Vec<_>, _>>()?;
+        // The checks go first, so they share a transaction with the first writes. Over 100 items
+        // (a message with more than 100 components) the commit is split. Each record carries its
+        // own outbox entry, so a split that stops half-way loses nothing: the retry delivers the
+        // committed half and re-judges the rest.
+        let mut items = unchanged
+            .iter()
+            .map(|check| self.revision_check(check))
+            .collect::<Result<Vec<_>, _>>()?;
+        for write in writes {
+            items.push(self.conditional_put(write)?);
+        }
+        for chunk in items.chunks(MAX_TRANSACTION_ITEMS) {
+            let items = chunk.to_vec();
             let result = self
                 .client
                 .transact_write_items()

@@ -7,7 +7,9 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SERIES_RECURRENCE_ID;
 use crate::core::model::{EventKey, RecordState, RecordStatus, Version};
-use crate::ports::{CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, StoredRecord};
+use crate::ports::{
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
+};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS records (
@@ -228,7 +230,11 @@ impl Ledger for SqliteLedger {
         Ok(records)
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
         const OPERATION: &str = "commit to ledger";
         let error = storage_error(OPERATION);
         let mut connection = self.lock(OPERATION)?;
@@ -237,6 +243,19 @@ impl Ledger for SqliteLedger {
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&error)?;
+        for check in unchanged {
+            let current: Option<i64> = transaction
+                .query_row(
+                    "SELECT revision FROM records WHERE uid = ?1 AND recurrence_id = ?2",
+                    params![check.key.uid, recurrence_column(&check.key)],
+                    |row| row.get(0),
+                )
+                .optional()
+                .map_err(&error)?;
+            if current != check.expected_revision.map(|revision| revision as i64) {
+                return Ok(CommitOutcome::Conflict);
+            }
+        }
         for write in writes {
             let record = &write.record;
             let current: Option<i64> = transaction
@@ -345,12 +364,15 @@ mod tests {
             record: record(&series, 1, Some("id-1")),
         };
         assert_eq!(
-            ledger.commit(std::slice::from_ref(&first)).await.unwrap(),
+            ledger
+                .commit(std::slice::from_ref(&first), &[])
+                .await
+                .unwrap(),
             CommitOutcome::Committed
         );
         // The same write again: the item exists now, so "must not exist" fails.
         assert_eq!(
-            ledger.commit(&[first]).await.unwrap(),
+            ledger.commit(&[first], &[]).await.unwrap(),
             CommitOutcome::Conflict
         );
 
@@ -371,7 +393,10 @@ mod tests {
                 record: record(&series, 8, None),
             },
         ];
-        assert_eq!(ledger.commit(&both).await.unwrap(), CommitOutcome::Conflict);
+        assert_eq!(
+            ledger.commit(&both, &[]).await.unwrap(),
+            CommitOutcome::Conflict
+        );
         assert_eq!(
             ledger
                 .read(std::slice::from_ref(&occurrence))

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use invite_router::core::model::{Analysis, EventKey, Topic};
 use invite_router::ports::{
     CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, PortError, Publisher, Queue,
-    StoredRecord,
+    RevisionCheck, StoredRecord,
 };
 use invite_router::service::{Analyzer, Service};
 
@@ -114,7 +114,11 @@ impl Ledger for MemoryLedger {
             .collect())
     }
 
-    async fn commit(&self, writes: &[LedgerWrite]) -> Result<CommitOutcome, PortError> {
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
         let fault = self.faults.enter("commit");
         if fault == Some(FaultMode::Before) {
             return Err(injected("commit"));
@@ -122,10 +126,13 @@ impl Ledger for MemoryLedger {
         let outcome = {
             let mut state = self.state.lock().unwrap();
             let current = |key: &EventKey| state.records.get(key).map(|record| record.revision);
-            if writes
+            let writes_hold = writes
                 .iter()
-                .all(|write| current(&write.record.key) == write.expected_revision)
-            {
+                .all(|write| current(&write.record.key) == write.expected_revision);
+            let checks_hold = unchanged
+                .iter()
+                .all(|check| current(&check.key) == check.expected_revision);
+            if writes_hold && checks_hold {
                 for write in writes {
                     state
                         .records

@@ -3,7 +3,9 @@
 //! commits, conditional outbox clearing that is not a transition.
 
 use invite_router::core::model::{EventKey, RecordState, RecordStatus, Topic, Version};
-use invite_router::ports::{CommitOutcome, Ledger, LedgerWrite, OutboxEntry, StoredRecord};
+use invite_router::ports::{
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, RevisionCheck, StoredRecord,
+};
 
 fn record(key: &EventKey, revision: u64, sequence: u32, outbox: Option<&str>) -> StoredRecord {
     StoredRecord {
@@ -51,14 +53,14 @@ pub async fn check<L: Ledger>(ledger: &L) {
     let created = record(&series, 1, 0, Some("id-create"));
     assert_eq!(
         ledger
-            .commit(&[write(None, created.clone())])
+            .commit(&[write(None, created.clone())], &[])
             .await
             .unwrap(),
         CommitOutcome::Committed
     );
     assert_eq!(
         ledger
-            .commit(&[write(None, record(&series, 1, 5, None))])
+            .commit(&[write(None, record(&series, 1, 5, None))], &[])
             .await
             .unwrap(),
         CommitOutcome::Conflict,
@@ -72,7 +74,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
     // Update: only from the revision read.
     assert_eq!(
         ledger
-            .commit(&[write(Some(7), record(&series, 8, 1, None))])
+            .commit(&[write(Some(7), record(&series, 8, 1, None))], &[])
             .await
             .unwrap(),
         CommitOutcome::Conflict,
@@ -81,7 +83,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
     let updated = record(&series, 2, 1, Some("id-update"));
     assert_eq!(
         ledger
-            .commit(&[write(Some(1), updated.clone())])
+            .commit(&[write(Some(1), updated.clone())], &[])
             .await
             .unwrap(),
         CommitOutcome::Committed
@@ -93,7 +95,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
         write(Some(1), record(&series, 2, 3, None)),
     ];
     assert_eq!(
-        ledger.commit(&transaction).await.unwrap(),
+        ledger.commit(&transaction, &[]).await.unwrap(),
         CommitOutcome::Conflict
     );
     assert_eq!(
@@ -126,7 +128,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
         write(Some(2), record(&series, 3, 3, None)),
     ];
     assert_eq!(
-        ledger.commit(&transaction).await.unwrap(),
+        ledger.commit(&transaction, &[]).await.unwrap(),
         CommitOutcome::Committed
     );
     let read = ledger.read(&both).await.unwrap();
@@ -135,4 +137,57 @@ pub async fn check<L: Ledger>(ledger: &L) {
         read[1],
         Some(record(&occurrence, 1, 2, Some("id-occurrence")))
     );
+
+    // Revision checks: records the commit reads but does not write must be as they were read.
+    let other = EventKey {
+        uid: "contract-uid".into(),
+        recurrence_id: Some("2026-12-15T15:00:00Z".into()),
+    };
+    let never_written = EventKey::new("contract-absent", None);
+    let check = |key: &EventKey, expected: Option<u64>| RevisionCheck {
+        key: key.clone(),
+        expected_revision: expected,
+    };
+    let new_other = [write(None, record(&other, 1, 4, None))];
+    assert_eq!(
+        ledger
+            .commit(&new_other, &[check(&series, Some(2))])
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict,
+        "the series changed since it was read"
+    );
+    assert_eq!(
+        ledger
+            .commit(&new_other, &[check(&occurrence, None)])
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict,
+        "a record read as absent has appeared"
+    );
+    assert_eq!(
+        ledger.read(std::slice::from_ref(&other)).await.unwrap(),
+        vec![None]
+    );
+    assert_eq!(
+        ledger
+            .commit(
+                &new_other,
+                &[check(&series, Some(3)), check(&never_written, None)]
+            )
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+    let read = ledger
+        .read(&[series.clone(), other.clone(), never_written.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        read[0].as_ref().unwrap().revision,
+        3,
+        "a check writes nothing"
+    );
+    assert_eq!(read[1], Some(record(&other, 1, 4, None)));
+    assert_eq!(read[2], None, "a check creates nothing");
 }
