@@ -345,98 +345,6 @@ async fn a_retry_after_a_crash_reports_the_recovered_route() {
     assert_eq!(retry.published.len(), 1);
 }
 
-/// A ledger that lets two workers both read before either commits: the worst interleaving.
-struct RacingLedger {
-    inner: support::fakes::MemoryLedger,
-    barrier: Arc<tokio::sync::Barrier>,
-}
-
-impl Ledger for RacingLedger {
-    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
-        let records = self.inner.read(keys).await;
-        self.barrier.wait().await;
-        records
-    }
-
-    async fn commit(
-        &self,
-        writes: &[LedgerWrite],
-        unchanged: &[RevisionCheck],
-    ) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes, unchanged).await
-    }
-
-    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
-        self.inner.clear_outbox(key, dedupe_id).await
-    }
-}
-
-#[tokio::test]
-async fn two_workers_racing_on_one_event_cannot_both_win() {
-    for (first, second) in [
-        ("create", "create"),
-        ("update-1", "update-2"),
-        ("update-2", "update-1"),
-    ] {
-        let world = World::default();
-        world.put("seed", request("evt-1", 0, 7, ALICE, "<m0@example.com>"));
-        world.put("create", request("evt-2", 0, 8, ALICE, "<m1@example.com>"));
-        world.put(
-            "update-1",
-            request("evt-1", 1, 9, ALICE, "<m2@example.com>"),
-        );
-        world.put(
-            "update-2",
-            request("evt-1", 2, 10, ALICE, "<m3@example.com>"),
-        );
-        world
-            .service()
-            .process_source(&source("seed"))
-            .await
-            .unwrap();
-        let barrier = Arc::new(tokio::sync::Barrier::new(2));
-        let worker = || {
-            world.service_with_ledger(RacingLedger {
-                inner: world.ledger(),
-                barrier: barrier.clone(),
-            })
-        };
-        let (a, b) = (worker(), worker());
-        let (source_a, source_b) = (source(first), source(second));
-        let (result_a, result_b) =
-            tokio::join!(a.process_source(&source_a), b.process_source(&source_b));
-        let (winner, loser) = match (result_a, result_b) {
-            (Ok(winner), Err(loser)) => (winner, loser),
-            (Err(loser), Ok(winner)) => (winner, loser),
-            other => panic!("{first} vs {second}: exactly one must win: {other:?}"),
-        };
-        assert!(matches!(loser, ServiceError::Conflict { .. }), "{loser}");
-        assert!(loser.is_transient(), "the loser is retried");
-        assert!(winner.route.topic().is_some());
-
-        // The loser's message is retried and re-judged against the winner's state.
-        let loser_key = if winner.source.key == first {
-            second
-        } else {
-            first
-        };
-        let retry = world
-            .service()
-            .process_source(&source(loser_key))
-            .await
-            .unwrap();
-        let expected = match (winner.source.key.as_str(), loser_key) {
-            ("create", "create") => Route::Duplicate,
-            ("update-1", "update-2") => Route::Update,
-            ("update-2", "update-1") => Route::Stale,
-            other => panic!("{other:?}"),
-        };
-        assert_eq!(retry.route, expected, "{first} vs {second}");
-        assert_never_stale(&world.published());
-        distinct_messages(&world.published());
-    }
-}
-
 /// A ledger for two workers that both read before either commits, and then commit in a set
 /// order: `first` commits at once, the other only after it.
 struct OrderedLedger {
@@ -470,6 +378,76 @@ impl Ledger for OrderedLedger {
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
         self.inner.clear_outbox(key, dedupe_id).await
+    }
+}
+
+#[tokio::test]
+async fn two_workers_racing_on_one_event_cannot_both_win() {
+    for (first, second) in [
+        ("create", "create"),
+        ("update-1", "update-2"),
+        ("update-2", "update-1"),
+    ] {
+        let world = World::default();
+        world.put("seed", request("evt-1", 0, 7, ALICE, "<m0@example.com>"));
+        world.put("create", request("evt-2", 0, 8, ALICE, "<m1@example.com>"));
+        world.put(
+            "update-1",
+            request("evt-1", 1, 9, ALICE, "<m2@example.com>"),
+        );
+        world.put(
+            "update-2",
+            request("evt-1", 2, 10, ALICE, "<m3@example.com>"),
+        );
+        world
+            .service()
+            .process_source(&source("seed"))
+            .await
+            .unwrap();
+        // Both read before either commits, the worst interleaving; `a` commits first.
+        let both_read = Arc::new(tokio::sync::Barrier::new(2));
+        let first_committed = Arc::new(tokio::sync::Notify::new());
+        let worker = |goes_first: bool| {
+            world.service_with_ledger(OrderedLedger {
+                inner: world.ledger(),
+                both_read: both_read.clone(),
+                first_committed: first_committed.clone(),
+                goes_first,
+            })
+        };
+        let (a, b) = (worker(true), worker(false));
+        let (source_a, source_b) = (source(first), source(second));
+        let (result_a, result_b) =
+            tokio::join!(a.process_source(&source_a), b.process_source(&source_b));
+        let (winner, loser) = match (result_a, result_b) {
+            (Ok(winner), Err(loser)) => (winner, loser),
+            (Err(loser), Ok(winner)) => (winner, loser),
+            other => panic!("{first} vs {second}: exactly one must win: {other:?}"),
+        };
+        assert!(matches!(loser, ServiceError::Conflict { .. }), "{loser}");
+        assert!(loser.is_transient(), "the loser is retried");
+        assert!(winner.route.topic().is_some());
+
+        // The loser's message is retried and re-judged against the winner's state.
+        let loser_key = if winner.source.key == first {
+            second
+        } else {
+            first
+        };
+        let retry = world
+            .service()
+            .process_source(&source(loser_key))
+            .await
+            .unwrap();
+        let expected = match (winner.source.key.as_str(), loser_key) {
+            ("create", "create") => Route::Duplicate,
+            ("update-1", "update-2") => Route::Update,
+            ("update-2", "update-1") => Route::Stale,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(retry.route, expected, "{first} vs {second}");
+        assert_never_stale(&world.published());
+        distinct_messages(&world.published());
     }
 }
 
