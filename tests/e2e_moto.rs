@@ -10,13 +10,11 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::AttributeValue;
 use invite_router::aws::lambda::Handler;
 use invite_router::aws::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
-use invite_router::core::model::{EventKey, Topic};
-use invite_router::ports::{
-    CommitOutcome, Ledger, LedgerWrite, PortError, RevisionCheck, StoredRecord,
-};
+use invite_router::core::model::Topic;
 use invite_router::service::Service;
 use serde_json::json;
 use support::aws::{AwsWorld, MAIL_BUCKET, QUIET_BUCKET, demo_email, s3_event_body};
+use support::fakes::ThrottledFor;
 use support::moto::Moto;
 
 const UID: &str = "3qv1l5t0quarterly2026@google.com";
@@ -236,36 +234,6 @@ async fn a_missing_object_is_permanent_and_its_message_deleted() {
     );
     assert_eq!(world.intake_depth().await, (0, 0), "and deleted");
     assert!(world.drain_all().await.values().all(Vec::is_empty));
-}
-
-/// The real DynamoDB ledger, failing transiently for one UID (a throttled partition).
-struct ThrottledFor {
-    inner: DynamoLedger,
-    uid: &'static str,
-}
-
-impl Ledger for ThrottledFor {
-    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
-        if keys.iter().any(|key| key.uid == self.uid) {
-            return Err(PortError::transient(
-                "DynamoDB GetItem",
-                "ThrottlingException",
-            ));
-        }
-        self.inner.read(keys).await
-    }
-
-    async fn commit(
-        &self,
-        writes: &[LedgerWrite],
-        unchanged: &[RevisionCheck],
-    ) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes, unchanged).await
-    }
-
-    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
-        self.inner.clear_outbox(key, dedupe_id).await
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,7 +16,7 @@ use invite_router::ports::{
 use invite_router::service::{BatchRecord, ErrorKind, Outcome, ServiceError};
 use serde_json::Value;
 use support::analyses::{cancel, component, message, occurrence, refused, request};
-use support::fakes::{FaultMode, PublishedMessage, World};
+use support::fakes::{FaultMode, PublishedMessage, ThrottledFor, World};
 
 const ALICE: &str = "alice@example.com";
 const MALLORY: &str = "mallory@evil.example";
@@ -354,6 +354,28 @@ struct OrderedLedger {
     goes_first: bool,
 }
 
+/// Two services over the world's ledger that both read before either commits; the first
+/// returned commits first.
+fn ordered_workers(world: &World) -> (OrderedService, OrderedService) {
+    let both_read = Arc::new(tokio::sync::Barrier::new(2));
+    let first_committed = Arc::new(tokio::sync::Notify::new());
+    let worker = |goes_first: bool| {
+        world.service_with_ledger(OrderedLedger {
+            inner: world.ledger(),
+            both_read: both_read.clone(),
+            first_committed: first_committed.clone(),
+            goes_first,
+        })
+    };
+    (worker(true), worker(false))
+}
+
+type OrderedService = invite_router::service::Service<
+    support::fakes::MemoryMailStore,
+    OrderedLedger,
+    support::fakes::MemoryPublisher,
+>;
+
 impl Ledger for OrderedLedger {
     async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
         let records = self.inner.read(keys).await;
@@ -405,17 +427,7 @@ async fn two_workers_racing_on_one_event_cannot_both_win() {
             .await
             .unwrap();
         // Both read before either commits, the worst interleaving; `a` commits first.
-        let both_read = Arc::new(tokio::sync::Barrier::new(2));
-        let first_committed = Arc::new(tokio::sync::Notify::new());
-        let worker = |goes_first: bool| {
-            world.service_with_ledger(OrderedLedger {
-                inner: world.ledger(),
-                both_read: both_read.clone(),
-                first_committed: first_committed.clone(),
-                goes_first,
-            })
-        };
-        let (a, b) = (worker(true), worker(false));
+        let (a, b) = ordered_workers(&world);
         let (source_a, source_b) = (source(first), source(second));
         let (result_a, result_b) =
             tokio::join!(a.process_source(&source_a), b.process_source(&source_b));
@@ -479,18 +491,12 @@ async fn an_occurrence_judged_by_a_series_that_changed_meanwhile_loses() {
             .process_source(&source("seed"))
             .await
             .unwrap();
-        let both_read = Arc::new(tokio::sync::Barrier::new(2));
-        let first_committed = Arc::new(tokio::sync::Notify::new());
-        let worker = |goes_first: bool| {
-            world.service_with_ledger(OrderedLedger {
-                inner: world.ledger(),
-                both_read: both_read.clone(),
-                first_committed: first_committed.clone(),
-                goes_first,
-            })
+        let (first, second) = ordered_workers(&world);
+        let (canceller, mover) = if cancel_commits_first {
+            (first, second)
+        } else {
+            (second, first)
         };
-        let canceller = worker(cancel_commits_first);
-        let mover = worker(!cancel_commits_first);
         let (cancel_source, move_source) = (source("cancel-series"), source("move-occurrence"));
         let (cancelled, moved) = tokio::join!(
             canceller.process_source(&cancel_source),
@@ -557,9 +563,9 @@ async fn a_batch_deletes_what_it_handled_and_keeps_what_failed_transiently() {
         record("flaky", s3_event("inbox/flaky.eml")),
     ];
     // Fail the ledger read of the flaky email: a throttled DynamoDB, say.
-    let service = world.service_with_ledger(FlakyLedger {
+    let service = world.service_with_ledger(ThrottledFor {
         inner: world.ledger(),
-        failing_uid: "evt-2",
+        uid: "evt-2",
     });
     let queue = world.queue();
     let reports = service.process_batch(&queue, &batch, 4).await;
@@ -612,36 +618,6 @@ async fn a_batch_deletes_what_it_handled_and_keeps_what_failed_transiently() {
             .filter(|r| !r.must_retry())
             .all(|r| r.deleted)
     );
-}
-
-/// Fails every read that touches one UID, as a throttled table would for a hot partition.
-struct FlakyLedger {
-    inner: support::fakes::MemoryLedger,
-    failing_uid: &'static str,
-}
-
-impl Ledger for FlakyLedger {
-    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
-        if keys.iter().any(|key| key.uid == self.failing_uid) {
-            return Err(PortError::transient(
-                "read",
-                "ProvisionedThroughputExceeded",
-            ));
-        }
-        self.inner.read(keys).await
-    }
-
-    async fn commit(
-        &self,
-        writes: &[LedgerWrite],
-        unchanged: &[RevisionCheck],
-    ) -> Result<CommitOutcome, PortError> {
-        self.inner.commit(writes, unchanged).await
-    }
-
-    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
-        self.inner.clear_outbox(key, dedupe_id).await
-    }
 }
 
 #[tokio::test]

@@ -326,3 +326,31 @@ impl World {
         self.ledger.lock().unwrap().records.clone()
     }
 }
+
+/// Any ledger, failing transiently every read that touches one UID, as a throttled table does for
+/// a hot partition. Everything else passes through.
+pub struct ThrottledFor<L> {
+    pub inner: L,
+    pub uid: &'static str,
+}
+
+impl<L: Ledger> Ledger for ThrottledFor<L> {
+    async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
+        if keys.iter().any(|key| key.uid == self.uid) {
+            return Err(PortError::transient("ledger read", "ThrottlingException"));
+        }
+        self.inner.read(keys).await
+    }
+
+    async fn commit(
+        &self,
+        writes: &[LedgerWrite],
+        unchanged: &[RevisionCheck],
+    ) -> Result<CommitOutcome, PortError> {
+        self.inner.commit(writes, unchanged).await
+    }
+
+    async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
+        self.inner.clear_outbox(key, dedupe_id).await
+    }
+}
