@@ -32,6 +32,14 @@ export const LEDGER_SORT_KEY = 'recurrence_id';
  * ConditionCheckItem: a commit also asserts that records it was judged against but does not
  * write (an occurrence's series) are unchanged, as ConditionCheck items of its TransactWriteItems.
  */
+/** The alarms that must fire on the first occurrence: one bad datapoint, no data is fine. */
+const ALARM_ON_ANY = {
+  threshold: 0,
+  comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+  evaluationPeriods: 1,
+  treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+};
+
 export const LEDGER_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:Query',
@@ -369,28 +377,19 @@ export class InviteRouterStack extends Stack {
           period: Duration.minutes(1),
           statistic: cloudwatch.Stats.MAXIMUM,
         }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...ALARM_ON_ANY,
       }),
       new cloudwatch.Alarm(this, 'FunctionErrors', {
         alarmDescription:
           'The function failed whole invocations (crash, timeout or out of memory), not single records: read its logs.',
         metric: this.intakeFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...ALARM_ON_ANY,
       }),
       new cloudwatch.Alarm(this, 'FunctionThrottles', {
         alarmDescription:
           'Lambda throttled the function (reserved or account concurrency exhausted): intake is slowing down.',
         metric: this.intakeFunction.metricThrottles({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        ...ALARM_ON_ANY,
       }),
       new cloudwatch.Alarm(this, 'IntakeQueueBacklogOld', {
         alarmDescription: `The oldest email in the intake queue has waited over ${config.oldestMessageAlarmSeconds} s: the function is failing or falling behind.`,
