@@ -89,9 +89,15 @@ fn content_lines(text: &str) -> Result<String, CalendarError> {
     let mut inside = false;
     let mut depth = 0usize;
     for line in unfolded.lines() {
-        let line = line.trim_end_matches('\r');
+        let mut line = line.trim_end_matches('\r');
         if line.trim().is_empty() || !line.contains(':') {
             continue;
+        }
+        let delimits_component =
+            starts_with_ignore_case(line, "BEGIN:") || starts_with_ignore_case(line, "END:");
+        if delimits_component {
+            // A component name never holds white space; KOrganizer writes `END:VEVENT `.
+            line = line.trim_end();
         }
         let is_begin_calendar = starts_with_ignore_case(line, "BEGIN:VCALENDAR");
         if !inside {
@@ -398,6 +404,16 @@ mod tests {
         assert_eq!(calendar.method.as_deref(), Some("CANCEL"));
         assert_eq!(calendar.events[0].uid.as_deref(), Some("x"));
         assert_eq!(calendar.events[0].summary.as_deref(), Some("Hi"));
+    }
+
+    #[test]
+    fn trailing_white_space_after_a_component_name_is_tolerated() {
+        let calendar = parse(
+            "BEGIN:VCALENDAR\nVERSION:2.0 \nBEGIN:VEVENT \nUID:x\nSUMMARY:kept \nEND:VEVENT \n\nEND:VCALENDAR\n",
+        )
+        .expect("parses");
+        assert_eq!(calendar.events[0].uid.as_deref(), Some("x"));
+        assert_eq!(calendar.events[0].summary.as_deref(), Some("kept"));
     }
 
     #[test]

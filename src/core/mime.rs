@@ -49,7 +49,7 @@ pub struct MailContent {
 
 /// Reads the email; `None` when the bytes are not a message at all.
 pub fn read_mail(raw: &[u8], max_calendar_bytes: usize) -> Option<MailContent> {
-    let message = MessageParser::default().parse(raw)?;
+    let message = MessageParser::default().parse(without_leading_blank_lines(raw))?;
     let mut content = MailContent {
         envelope: envelope_of(&message),
         trust: trust_headers_of(&message),
@@ -57,6 +57,20 @@ pub fn read_mail(raw: &[u8], max_calendar_bytes: usize) -> Option<MailContent> {
     };
     collect_calendar_parts(&message, 0, max_calendar_bytes, &mut content);
     Some(content)
+}
+
+/// Some stores and relays leave a line of white space before the first header (seen in an iCloud
+/// invitation kept by the Nylas sync engine); a parser would read that as the end of an empty
+/// header block and lose every header.
+fn without_leading_blank_lines(raw: &[u8]) -> &[u8] {
+    let mut rest = raw;
+    while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
+        if !rest[..end].iter().all(|byte| matches!(byte, b' ' | b'\t' | b'\r')) {
+            break;
+        }
+        rest = &rest[end + 1..];
+    }
+    rest
 }
 
 fn envelope_of(message: &Message<'_>) -> Envelope {
@@ -222,6 +236,19 @@ mod tests {
             content.envelope.message_id.as_deref(),
             Some("m1@example.com")
         );
+    }
+
+    #[test]
+    fn white_space_lines_before_the_headers_are_skipped() {
+        let content = mail(&format!(
+            "{}\r\n \t\nFrom: Ann <ann@example.com>\r\n\
+             Content-Type: text/calendar; method=REQUEST\r\n\r\nBEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+            " ".repeat(255)
+        ));
+        assert_eq!(content.envelope.sender.as_deref(), Some("ann@example.com"));
+        assert_eq!(content.calendars.len(), 1);
+        assert_eq!(without_leading_blank_lines(b"\n\n"), b"");
+        assert_eq!(without_leading_blank_lines(b"From: a\n"), b"From: a\n");
     }
 
     #[test]
