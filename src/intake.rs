@@ -9,7 +9,7 @@
 use percent_encoding::percent_decode_str;
 use serde_json::Value;
 
-use crate::ports::MailSource;
+use crate::ports::{Classified, ErrorKind, MailSource};
 
 /// Why a record body names no S3 object. Always permanent: retrying the same body cannot help.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,10 +30,10 @@ pub enum IntakeError {
     SesField { field: &'static str },
 }
 
-impl IntakeError {
-    /// Intake errors never heal on retry; the record is logged and deleted.
-    pub fn is_transient(&self) -> bool {
-        false
+/// Intake errors never heal on retry; the record is logged and deleted.
+impl Classified for IntakeError {
+    fn kind(&self) -> ErrorKind {
+        ErrorKind::Permanent
     }
 }
 

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod core;
 pub mod intake;
+pub mod ledger_format;
 pub mod local;
 pub mod ports;
 pub mod service;

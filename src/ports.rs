@@ -8,40 +8,57 @@ use serde::{Deserialize, Serialize};
 
 use crate::core::model::{EventKey, RecordState, Topic};
 
+/// Whether retrying the same input may succeed: the one classification every error of the
+/// pipeline has (ports, intake, service), because it decides whether an SQS message is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Throttling, 5xx, timeouts, network, access and signature errors, a lost conditional-write
+    /// race: leave the message in the queue (report it in `batchItemFailures`).
+    Transient,
+    /// A missing object, a refused request, bad input: it fails the same way every time, so it is
+    /// logged and the message deleted.
+    Permanent,
+}
+
+/// Anything that can say which [`ErrorKind`] it is.
+pub trait Classified {
+    fn kind(&self) -> ErrorKind;
+
+    fn is_transient(&self) -> bool {
+        self.kind() == ErrorKind::Transient
+    }
+}
+
 /// A failure of a port call.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PortError {
-    /// Throttling, 5xx, timeouts, network, a lost conditional-write race: retrying may succeed.
-    #[error("{operation} failed transiently: {detail}")]
-    Transient {
-        operation: &'static str,
-        detail: String,
-    },
-    /// A missing object, a refused request, bad input: retrying will fail the same way.
-    #[error("{operation} failed permanently: {detail}")]
-    Permanent {
-        operation: &'static str,
-        detail: String,
-    },
+#[error("{operation} failed {}: {detail}", match kind { ErrorKind::Transient => "transiently", ErrorKind::Permanent => "permanently" })]
+pub struct PortError {
+    pub kind: ErrorKind,
+    pub operation: &'static str,
+    pub detail: String,
 }
 
 impl PortError {
     pub fn transient(operation: &'static str, detail: impl Into<String>) -> PortError {
-        PortError::Transient {
+        PortError {
+            kind: ErrorKind::Transient,
             operation,
             detail: detail.into(),
         }
     }
 
     pub fn permanent(operation: &'static str, detail: impl Into<String>) -> PortError {
-        PortError::Permanent {
+        PortError {
+            kind: ErrorKind::Permanent,
             operation,
             detail: detail.into(),
         }
     }
+}
 
-    pub fn is_transient(&self) -> bool {
-        matches!(self, PortError::Transient { .. })
+impl Classified for PortError {
+    fn kind(&self) -> ErrorKind {
+        self.kind
     }
 }
 

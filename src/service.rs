@@ -21,10 +21,10 @@ use crate::core::message::{
 };
 use crate::core::model::{Analysis, EventKey, Reason, RecordState, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
-use crate::intake::{self, IntakeError};
+use crate::intake;
 use crate::ports::{
-    CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry, PortError, Publisher,
-    Queue, RevisionCheck, StoredRecord,
+    Classified, CommitOutcome, ErrorKind, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry,
+    PortError, Publisher, Queue, RevisionCheck, StoredRecord,
 };
 
 /// How many records of a batch are processed at once. SQS batches hold at most 10 records by
@@ -37,15 +37,6 @@ pub type Analyzer = Arc<dyn Fn(&[u8]) -> Analysis + Send + Sync>;
 
 /// The time written to `updated_at`. A function so tests can fix it.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
-
-/// Whether retrying the same SQS message may succeed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorKind {
-    /// Leave the message in the queue (report it in `batchItemFailures`).
-    Transient,
-    /// Log it and delete the message: it will fail the same way every time.
-    Permanent,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -62,16 +53,12 @@ pub enum ServiceError {
     Internal(String),
 }
 
-impl ServiceError {
-    pub fn kind(&self) -> ErrorKind {
+impl Classified for ServiceError {
+    fn kind(&self) -> ErrorKind {
         match self {
-            ServiceError::Port(error) if !error.is_transient() => ErrorKind::Permanent,
-            _ => ErrorKind::Transient,
+            ServiceError::Port(error) => error.kind(),
+            ServiceError::Conflict { .. } | ServiceError::Internal(_) => ErrorKind::Transient,
         }
-    }
-
-    pub fn is_transient(&self) -> bool {
-        self.kind() == ErrorKind::Transient
     }
 }
 
@@ -143,6 +130,20 @@ pub struct RecordReport {
 impl RecordReport {
     pub fn must_retry(&self) -> bool {
         self.transient_failure.is_some()
+    }
+
+    /// Logs a failure and files it by its kind: intake, port and service errors alike.
+    fn note_failure<E: Classified + std::fmt::Display>(&mut self, error: &E) {
+        match error.kind() {
+            ErrorKind::Transient => {
+                tracing::warn!(error = %error, "transient failure: left for retry");
+                self.transient_failure = Some(error.to_string());
+            }
+            ErrorKind::Permanent => {
+                tracing::error!(error = %error, "permanent failure: dropped");
+                self.permanent_failure = Some(error.to_string());
+            }
+        }
     }
 }
 
@@ -470,22 +471,11 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                             );
                             report.outcomes.push(outcome);
                         }
-                        Err(error) if error.is_transient() => {
-                            tracing::warn!(error = %error, "transient failure: left for retry");
-                            report.transient_failure = Some(error.to_string());
-                        }
-                        Err(error) => {
-                            tracing::error!(error = %error, "permanent failure: dropped");
-                            report.permanent_failure = Some(error.to_string());
-                        }
+                        Err(error) => report.note_failure(&error),
                     }
                 }
             }
-            Err(error) => {
-                let error: IntakeError = error;
-                tracing::error!(error = %error, "unreadable record: dropped");
-                report.permanent_failure = Some(error.to_string());
-            }
+            Err(error) => report.note_failure(&error),
         }
         if report.must_retry() {
             return report;

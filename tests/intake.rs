@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use invite_router::intake::{IntakeError, parse_record_body};
-use invite_router::ports::MailSource;
+use invite_router::ports::{Classified, MailSource};
 use serde_json::Value;
 
 const BUCKET: &str = "invite-router-mail-123456789012";

@@ -10,10 +10,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use invite_router::core::model::{EventKey, Method, Reason, Route, Topic, Version};
+use invite_router::ports::{Classified, ErrorKind};
 use invite_router::ports::{
     CommitOutcome, Ledger, LedgerWrite, MailSource, PortError, RevisionCheck, StoredRecord,
 };
-use invite_router::service::{BatchRecord, ErrorKind, Outcome, ServiceError};
+use invite_router::service::{BatchRecord, Outcome, ServiceError};
 use serde_json::Value;
 use support::analyses::{cancel, component, message, occurrence, refused, request};
 use support::fakes::{FaultMode, PublishedMessage, ThrottledFor, World};

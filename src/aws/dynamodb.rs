@@ -21,9 +21,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use futures::future::try_join_all;
 
 use super::errors::{classify, error_code};
-use crate::core::model::{EventKey, RecordState, Topic, Version};
-use crate::local::SERIES_RECURRENCE_ID;
-use crate::local::record_codec::{format_dtstamp, parse_dtstamp, parse_status, status_code};
+use crate::core::model::{EventKey, Topic};
+use crate::ledger_format::{
+    corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
+};
 use crate::ports::{
     CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
 };
@@ -70,10 +71,7 @@ fn string(value: &str) -> AttributeValue {
 fn key_item(key: &EventKey) -> Item {
     HashMap::from([
         ("uid".to_owned(), string(&key.uid)),
-        (
-            "recurrence_id".to_owned(),
-            string(key.recurrence_id.as_deref().unwrap_or(SERIES_RECURRENCE_ID)),
-        ),
+        ("recurrence_id".to_owned(), string(recurrence_column(key))),
     ])
 }
 
@@ -118,11 +116,6 @@ fn record_to_item(record: &StoredRecord) -> Item {
     item
 }
 
-fn corrupt(detail: String) -> PortError {
-    // Transient: a record we cannot read must not make us drop the email judged against it.
-    PortError::transient("decode ledger item", detail)
-}
-
 fn get_string<'a>(item: &'a Item, name: &str) -> Result<Option<&'a str>, PortError> {
     match item.get(name) {
         None | Some(AttributeValue::Null(_)) => Ok(None),
@@ -145,33 +138,22 @@ fn require_number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, Po
 }
 
 fn item_to_record(item: &Item) -> Result<StoredRecord, PortError> {
-    let recurrence_id = require_string(item, "recurrence_id")?;
-    let status = require_string(item, "status")?;
-    let dtstamp = match get_string(item, "dtstamp")? {
-        Some(text) => {
-            Some(parse_dtstamp(text).ok_or_else(|| corrupt(format!("dtstamp {text:?}")))?)
-        }
-        None => None,
-    };
     let outbox = match item.get("outbox") {
         None | Some(AttributeValue::Null(_)) => None,
         Some(AttributeValue::M(entry)) => Some(outbox_from_item(entry)?),
         Some(other) => return Err(corrupt(format!("outbox is {other:?}"))),
     };
     Ok(StoredRecord {
-        key: EventKey {
-            uid: require_string(item, "uid")?.to_owned(),
-            recurrence_id: (recurrence_id != SERIES_RECURRENCE_ID)
-                .then(|| recurrence_id.to_owned()),
-        },
-        state: RecordState {
-            organizer: get_string(item, "organizer")?.map(str::to_owned),
-            status: parse_status(status).ok_or_else(|| corrupt(format!("status {status:?}")))?,
-            version: Version {
-                sequence: require_number(item, "sequence")?,
-                dtstamp,
-            },
-        },
+        key: decode_key(
+            require_string(item, "uid")?.to_owned(),
+            require_string(item, "recurrence_id")?,
+        ),
+        state: decode_state(
+            get_string(item, "organizer")?.map(str::to_owned),
+            require_string(item, "status")?,
+            require_number(item, "sequence")?,
+            get_string(item, "dtstamp")?,
+        )?,
         revision: require_number(item, "revision")?,
         last_source_key: get_string(item, "last_source_key")?.map(str::to_owned),
         updated_at: require_string(item, "updated_at")?.to_owned(),
@@ -338,7 +320,9 @@ impl Ledger for DynamoLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::RecordStatus;
+    use crate::core::model::{RecordState, RecordStatus, Version};
+    use crate::ledger_format::parse_dtstamp;
+    use crate::ports::Classified;
 
     #[test]
     fn items_round_trip() {

@@ -65,7 +65,10 @@ pub fn read_mail(raw: &[u8], max_calendar_bytes: usize) -> Option<MailContent> {
 fn without_leading_blank_lines(raw: &[u8]) -> &[u8] {
     let mut rest = raw;
     while let Some(end) = rest.iter().position(|byte| *byte == b'\n') {
-        if !rest[..end].iter().all(|byte| matches!(byte, b' ' | b'\t' | b'\r')) {
+        if !rest[..end]
+            .iter()
+            .all(|byte| matches!(byte, b' ' | b'\t' | b'\r'))
+        {
             break;
         }
         rest = &rest[end + 1..];

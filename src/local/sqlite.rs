@@ -2,11 +2,12 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::SERIES_RECURRENCE_ID;
-use crate::core::model::{EventKey, RecordState, RecordStatus, Version};
+use crate::core::model::EventKey;
+use crate::ledger_format::{
+    corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
+};
 use crate::ports::{
     CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
 };
@@ -127,37 +128,6 @@ fn row_to_columns(row: &rusqlite::Row<'_>) -> rusqlite::Result<Columns> {
     ))
 }
 
-fn corrupt(detail: String) -> PortError {
-    PortError::transient("decode ledger record", detail)
-}
-
-pub fn status_code(status: RecordStatus) -> &'static str {
-    match status {
-        RecordStatus::Active => "active",
-        RecordStatus::Cancelled => "cancelled",
-        RecordStatus::Tombstone => "tombstone",
-    }
-}
-
-pub fn parse_status(code: &str) -> Option<RecordStatus> {
-    match code {
-        "active" => Some(RecordStatus::Active),
-        "cancelled" => Some(RecordStatus::Cancelled),
-        "tombstone" => Some(RecordStatus::Tombstone),
-        _ => None,
-    }
-}
-
-pub fn format_dtstamp(dtstamp: DateTime<Utc>) -> String {
-    dtstamp.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-pub fn parse_dtstamp(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|stamp| stamp.with_timezone(&Utc))
-}
-
 fn columns_to_record(columns: Columns) -> Result<StoredRecord, PortError> {
     let (
         uid,
@@ -171,13 +141,6 @@ fn columns_to_record(columns: Columns) -> Result<StoredRecord, PortError> {
         updated_at,
         outbox,
     ) = columns;
-    let status = parse_status(&status).ok_or_else(|| corrupt(format!("status {status:?}")))?;
-    let dtstamp = match dtstamp {
-        Some(text) => {
-            Some(parse_dtstamp(&text).ok_or_else(|| corrupt(format!("dtstamp {text:?}")))?)
-        }
-        None => None,
-    };
     let outbox = match outbox {
         Some(json) => Some(
             serde_json::from_str::<OutboxEntry>(&json)
@@ -185,29 +148,15 @@ fn columns_to_record(columns: Columns) -> Result<StoredRecord, PortError> {
         ),
         None => None,
     };
+    let sequence = u32::try_from(sequence).map_err(|_| corrupt(format!("sequence {sequence}")))?;
     Ok(StoredRecord {
-        key: EventKey {
-            uid,
-            recurrence_id: (rid != SERIES_RECURRENCE_ID).then_some(rid),
-        },
-        state: RecordState {
-            organizer,
-            status,
-            version: Version {
-                sequence: u32::try_from(sequence)
-                    .map_err(|_| corrupt(format!("sequence {sequence}")))?,
-                dtstamp,
-            },
-        },
+        key: decode_key(uid, &rid),
+        state: decode_state(organizer, &status, sequence, dtstamp.as_deref())?,
         revision: u64::try_from(revision).map_err(|_| corrupt(format!("revision {revision}")))?,
         last_source_key,
         updated_at,
         outbox,
     })
-}
-
-fn recurrence_column(key: &EventKey) -> &str {
-    key.recurrence_id.as_deref().unwrap_or(SERIES_RECURRENCE_ID)
 }
 
 impl Ledger for SqliteLedger {
@@ -322,6 +271,8 @@ impl Ledger for SqliteLedger {
 mod tests {
     use super::*;
     use crate::core::model::Topic;
+    use crate::core::model::{RecordState, RecordStatus, Version};
+    use crate::ledger_format::parse_dtstamp;
 
     fn record(key: &EventKey, revision: u64, outbox: Option<&str>) -> StoredRecord {
         StoredRecord {
