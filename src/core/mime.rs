@@ -3,11 +3,10 @@
 //! `message/rfc822` messages (forwards, bounces). Each part comes back as decoded text.
 
 use mail_parser::decoders::base64::base64_decode;
-use mail_parser::decoders::charsets::map::charset_decoder;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
 use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-use super::ical::unfold_bytes;
+use super::calendar::text::{decode_bytes, normalize_address, unfold_bytes};
 use super::model::Envelope;
 
 /// Attached messages nest; a hostile one could nest thousands deep. Real forwards and bounces
@@ -106,16 +105,6 @@ fn unfold_header(value: &str) -> String {
     value.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Lower-cases an address and drops a `mailto:` scheme in any letter case.
-pub fn normalize_address(address: &str) -> String {
-    let trimmed = address.trim().trim_matches(|c| c == '<' || c == '>');
-    let without_scheme = match trimmed.get(..7) {
-        Some(scheme) if scheme.eq_ignore_ascii_case("mailto:") => &trimmed[7..],
-        _ => trimmed,
-    };
-    without_scheme.trim().to_lowercase()
-}
-
 fn collect_calendar_parts(
     message: &Message<'_>,
     depth: usize,
@@ -204,14 +193,6 @@ fn transfer_decoded_bytes(message: &Message<'_>, part: &MessagePart<'_>) -> Opti
         Encoding::Base64 => base64_decode(raw),
         Encoding::None => Some(raw.to_vec()),
     }
-}
-
-fn decode_bytes(bytes: &[u8], charset: Option<&str>) -> String {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    if let Some(decoder) = charset.and_then(|name| charset_decoder(name.as_bytes())) {
-        return decoder(bytes);
-    }
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[cfg(test)]
@@ -368,18 +349,5 @@ Content-Transfer-Encoding: 8bit\r\n\r\nSUMMARY:R\xe9union\r\n"
         nested_multiparts.push_str("Content-Type: text/calendar\r\n\r\nBEGIN:VCALENDAR\r\n");
         let content = read_mail(nested_multiparts.as_bytes(), 1024).expect("parses");
         assert!(content.calendars.len() <= 1);
-    }
-
-    #[test]
-    fn addresses_are_normalized() {
-        assert_eq!(
-            normalize_address(" MAILTO:Ann@Example.COM "),
-            "ann@example.com"
-        );
-        assert_eq!(
-            normalize_address("mailto:ann@example.com"),
-            "ann@example.com"
-        );
-        assert_eq!(normalize_address("<b@example.com>"), "b@example.com");
     }
 }

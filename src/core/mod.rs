@@ -2,14 +2,13 @@
 //! No I/O, no async, no clock, no environment: everything here is a plain function of its inputs,
 //! which is what lets it be tested exhaustively and fuzzed.
 
+pub mod calendar;
 pub mod decide;
-pub mod ical;
 pub mod message;
 pub mod mime;
 pub mod model;
 pub mod report;
 pub mod sender;
-pub mod time;
 pub mod validate;
 
 use model::{Analysis, Envelope, Reason};

@@ -2,7 +2,7 @@
 //! whether it can be acted on at all. Exactly one reason comes out when it cannot.
 
 use super::Limits;
-use super::ical::{CalendarError, CalendarLimits, ParsedCalendar, parse_calendar};
+use super::calendar::event::{CalendarError, CalendarLimits, ParsedCalendar, parse_calendar};
 use super::mime::{CalendarPart, MailContent};
 use super::model::{EventComponent, Method, Reason};
 use super::sender::may_speak_for;

@@ -5,9 +5,9 @@
 
 use icalendar::parser::{Component, Property, read_calendar_simple};
 
-use super::mime::normalize_address;
-use super::model::{Attendee, EventComponent, EventTime, Organizer};
-use super::time::{Resolved, ZoneTable};
+use super::text::{normalize_address, unfold_bytes};
+use super::vtimezone::{Resolved, ZoneTable};
+use crate::core::model::{Attendee, EventComponent, EventTime, Organizer};
 
 /// What one calendar part says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,28 +123,6 @@ fn content_lines(text: &str) -> Result<String, CalendarError> {
         }
     }
     Ok(out)
-}
-
-/// Removes iCalendar line folds (a line break followed by a space or tab) at the byte level, so
-/// a multi-byte character split across a fold is joined before it is decoded.
-pub fn unfold_bytes(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut index = 0;
-    while index < bytes.len() {
-        let byte = bytes[index];
-        let break_len = match (byte, bytes.get(index + 1)) {
-            (b'\r', Some(b'\n')) => 2,
-            (b'\n', _) => 1,
-            _ => 0,
-        };
-        if break_len > 0 && matches!(bytes.get(index + break_len), Some(b' ' | b'\t')) {
-            index += break_len + 1;
-            continue;
-        }
-        out.push(byte);
-        index += 1;
-    }
-    out
 }
 
 fn starts_with_ignore_case(line: &str, prefix: &str) -> bool {
