@@ -15,7 +15,8 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
-use crate::core::decide::decide;
+use crate::core::itip::check::CheckedMessage;
+use crate::core::itip::rules::decide;
 use crate::core::message::{
     event_attributes, event_message, rejected_attributes, rejected_message, source_info,
 };
@@ -99,7 +100,7 @@ impl Outcome {
                 .map(|rid| rid.to_string()),
             sequence: primary.map(|event| event.sequence),
             notify_sender: false,
-            method: analysis.method.as_ref().map(|method| method.to_string()),
+            method: analysis.method().map(|method| method.to_string()),
             published: Vec::new(),
         }
     }
@@ -204,15 +205,20 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         let mut outcome = Outcome::new(source, &analysis);
         record_identity_in_span(&outcome);
 
-        if let Err(reason) = analysis.verdict {
-            outcome.route = Route::Invalid;
-            outcome.reason = Some(reason);
-            outcome.notify_sender = self.reject(&analysis, reason, source, &mut outcome).await?;
-            record_in_span(&outcome);
-            return Ok(outcome);
-        }
+        let checked = match &analysis.verdict {
+            Ok(checked) => checked,
+            Err(refused) => {
+                outcome.route = Route::Invalid;
+                outcome.reason = Some(refused.reason);
+                outcome.notify_sender = self
+                    .reject(&analysis, refused.reason, source, &mut outcome)
+                    .await?;
+                record_in_span(&outcome);
+                return Ok(outcome);
+            }
+        };
 
-        let keys = ledger_keys(&analysis)?;
+        let keys = ledger_keys(checked);
         let read = self.ledger.read(&keys).await?;
         if read.len() != keys.len() {
             return Err(ServiceError::Internal(format!(
@@ -245,7 +251,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             .iter()
             .map(|(key, record)| (key.clone(), record.state.clone()))
             .collect();
-        let decision = decide(&analysis, &states);
+        let decision = decide(checked, &states);
         outcome.route = decision.route;
         outcome.reason = decision.reason;
         // Report the component the route came from (the updated occurrence of a message that
@@ -254,7 +260,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             .transitions
             .iter()
             .find(|t| t.route == decision.route && t.reason == decision.reason)
-            .and_then(|t| analysis.events.get(t.component))
+            .and_then(|t| checked.events().get(t.component))
         {
             outcome.recurrence_id = event.recurrence_id.map(|rid| rid.to_string());
             outcome.sequence = Some(event.sequence);
@@ -269,7 +275,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             return Ok(outcome);
         }
 
-        let writes = self.ledger_writes(&analysis, &decision.transitions, &records, source)?;
+        let writes =
+            self.ledger_writes(&analysis, checked, &decision.transitions, &records, source)?;
         if !writes.is_empty() {
             let unchanged = judged_but_not_written(&keys, &records, &writes);
             match self.ledger.commit(&writes, &unchanged).await? {
@@ -343,7 +350,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             source_info(analysis, source.bucket.as_deref(), &source.key),
         );
         let body = encode(&message)?;
-        let attributes = rejected_attributes(reason, analysis.method.as_ref());
+        let attributes = rejected_attributes(reason, analysis.method());
         self.publisher
             .publish(Topic::Rejected, &body, &attributes)
             .await?;
@@ -357,6 +364,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     fn ledger_writes(
         &self,
         analysis: &Analysis,
+        checked: &CheckedMessage,
         transitions: &[crate::core::model::Transition],
         records: &BTreeMap<EventKey, StoredRecord>,
         source: &MailSource,
@@ -378,16 +386,14 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             }
             let outbox = match transition.route.topic() {
                 Some(topic) => {
-                    let event = analysis.events.get(transition.component).ok_or_else(|| {
+                    let event = checked.events().get(transition.component).ok_or_else(|| {
                         ServiceError::Internal(format!(
                             "transition for component {} of {}",
                             transition.component,
-                            analysis.events.len()
+                            checked.events().len()
                         ))
                     })?;
-                    let method = analysis.method.as_ref().ok_or_else(|| {
-                        ServiceError::Internal("an accepted message without METHOD".into())
-                    })?;
+                    let method = checked.method();
                     let message = event_message(
                         transition.route,
                         &transition.key,
@@ -494,16 +500,10 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
 }
 
 /// Every key the decision may consult: each component's, and for occurrences their series'.
-fn ledger_keys(analysis: &Analysis) -> Result<Vec<EventKey>, ServiceError> {
+fn ledger_keys(message: &CheckedMessage) -> Vec<EventKey> {
     let mut keys = Vec::new();
-    for event in &analysis.events {
-        let Some(uid) = event.uid.as_deref() else {
-            // The analysis refuses a VEVENT without UID (`missing_uid`) before we get here.
-            return Err(ServiceError::Internal(
-                "an accepted component without UID".into(),
-            ));
-        };
-        let key = EventKey::new(uid, event.recurrence_id.as_ref());
+    for event in message.events() {
+        let key = EventKey::new(message.uid(), event.recurrence_id.as_ref());
         if key.recurrence_id.is_some() {
             keys.push(key.series());
         }
@@ -511,7 +511,7 @@ fn ledger_keys(analysis: &Analysis) -> Result<Vec<EventKey>, ServiceError> {
     }
     keys.sort();
     keys.dedup();
-    Ok(keys)
+    keys
 }
 
 fn route_attribute(entry: &OutboxEntry) -> Option<Route> {

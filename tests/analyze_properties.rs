@@ -165,19 +165,19 @@ fn email_of(written: &Written) -> Vec<u8> {
 
 fn assert_consistent(raw: &[u8]) {
     let analysis = analyze(raw, &Limits::default(), &SenderPolicy::default());
-    match analysis.verdict {
-        Ok(()) => {
-            assert!(matches!(
-                analysis.method,
-                Some(Method::Request | Method::Cancel)
-            ));
-            assert!(!analysis.events.is_empty());
-            let uid = analysis.events[0].uid.clone();
-            assert!(uid.is_some());
-            assert!(analysis.events.iter().all(|event| event.uid == uid));
+    match &analysis.verdict {
+        Ok(checked) => {
+            assert!(matches!(checked.method(), Method::Request | Method::Cancel));
+            assert!(!checked.events().is_empty());
+            assert!(
+                checked
+                    .events()
+                    .iter()
+                    .all(|event| event.uid.as_deref() == Some(checked.uid()))
+            );
         }
-        Err(Reason::NoCalendar | Reason::TooLarge) => {
-            assert!(analysis.events.is_empty());
+        Err(refused) if matches!(refused.reason, Reason::NoCalendar | Reason::TooLarge) => {
+            assert!(refused.events.is_empty());
         }
         Err(_) => {}
     }
@@ -195,12 +195,12 @@ proptest! {
     fn written_invites_read_back_exactly(written in written()) {
         let raw = email_of(&written);
         let analysis = analyze(&raw, &Limits::default(), &SenderPolicy::default());
-        prop_assert_eq!(analysis.verdict, Ok(()), "{}", String::from_utf8_lossy(&raw));
+        prop_assert_eq!(analysis.reason(), None, "{}", String::from_utf8_lossy(&raw));
         prop_assert_eq!(
-            analysis.method,
-            Some(if written.cancel { Method::Cancel } else { Method::Request })
+            analysis.method(),
+            Some(if written.cancel { &Method::Cancel } else { &Method::Request })
         );
-        let event = &analysis.events[0];
+        let event = &analysis.events()[0];
         prop_assert_eq!(event.uid.as_deref(), Some(written.uid.as_str()));
         prop_assert_eq!(event.summary.as_deref(), Some(written.summary.as_str()));
         prop_assert_eq!(event.sequence, written.sequence);

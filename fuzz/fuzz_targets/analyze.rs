@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use invite_router::core::decide::decide;
+use invite_router::core::itip::rules::decide;
 use invite_router::core::model::{EventKey, RecordState, RecordStatus, Version};
 use invite_router::core::{Limits, SenderPolicy, analyze, report::inspect_report};
 use libfuzzer_sys::fuzz_target;
@@ -17,10 +17,14 @@ fuzz_target!(|data: &[u8]| {
     };
     let analysis = analyze(data, &limits, &SenderPolicy::default());
     let _ = inspect_report(&analysis);
+    // The rules take only what the checks accepted.
+    let Ok(checked) = &analysis.verdict else {
+        return;
+    };
     let empty = BTreeMap::new();
-    let _ = decide(&analysis, &empty);
+    let _ = decide(checked, &empty);
     let mut known = BTreeMap::new();
-    for event in &analysis.events {
+    for event in checked.events() {
         if let Some(uid) = &event.uid {
             known.insert(
                 EventKey::new(uid, None),
@@ -32,5 +36,5 @@ fuzz_target!(|data: &[u8]| {
             );
         }
     }
-    let _ = decide(&analysis, &known);
+    let _ = decide(checked, &known);
 });

@@ -3,15 +3,13 @@
 //! which is what lets it be tested exhaustively and fuzzed.
 
 pub mod calendar;
-pub mod decide;
+pub mod itip;
 pub mod message;
 pub mod mime;
 pub mod model;
 pub mod report;
-pub mod sender;
-pub mod validate;
 
-use model::{Analysis, Envelope, Reason};
+use model::Analysis;
 
 /// Size caps that keep memory bounded on hostile input. Over any of them: `too_large`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,34 +41,15 @@ pub struct SenderPolicy {
 
 /// Everything the core can say about one raw email without any state: what it carries and
 /// whether it can be acted on. Never panics, whatever the bytes.
+///
+/// The steps: the calendar parts and envelope of the MIME message (`mime`), each part's values
+/// (`calendar`), then every stateless rule (`itip::check`, which reads the email only when it is
+/// within the size limit). The ledger rules (`itip::rules`) come later, in the service.
 pub fn analyze(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
-    let refused_unread = |reason| Analysis {
-        envelope: Envelope::default(),
-        method: None,
-        events: Vec::new(),
-        verdict: Err(reason),
-    };
-    if raw.len() > limits.max_email_bytes {
-        return refused_unread(Reason::TooLarge);
-    }
-    let Some(mail) = mime::read_mail(raw, limits.max_calendar_bytes) else {
-        return refused_unread(Reason::NoCalendar);
-    };
-    let trust_refusal = sender::trust_verdict(&mail.trust, policy);
-    let (message, content_verdict) = match validate::read_itip(&mail, limits) {
-        Ok(message) => {
-            let verdict = validate::check_itip(&message, mail.envelope.sender.as_deref());
-            (message, verdict)
-        }
-        Err((reason, readable)) => (readable, Err(reason)),
-    };
-    Analysis {
-        envelope: mail.envelope,
-        method: message.method,
-        events: message.events,
-        verdict: match trust_refusal {
-            Some(reason) => Err(reason),
-            None => content_verdict,
-        },
-    }
+    itip::check::check(
+        raw.len(),
+        || mime::read_mail(raw, limits.max_calendar_bytes),
+        limits,
+        policy,
+    )
 }

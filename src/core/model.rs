@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::itip::check::CheckedMessage;
+
 /// Why a request was refused or not acted on. The snake_case names are a public contract
 /// (CLI output, the `rejected` topic, logs): never rename one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -270,25 +272,50 @@ pub struct Envelope {
     pub message_id: Option<String>,
 }
 
-/// Everything the core learned from one email: its envelope, its iTIP content, and whether it is
-/// acceptable at all (before the ledger is consulted).
+/// Everything the core learned from one email: its envelope, and either the checked iTIP message
+/// or why it was refused (with whatever could still be read, for reports).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Analysis {
     pub envelope: Envelope,
+    pub verdict: Result<CheckedMessage, Refused>,
+}
+
+/// A message refused before the ledger is consulted, and what was read of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub reason: Reason,
     pub method: Option<Method>,
     pub events: Vec<EventComponent>,
-    /// `Err(reason)` when the email must be refused without looking at the ledger.
-    pub verdict: Result<(), Reason>,
 }
 
 impl Analysis {
+    pub fn reason(&self) -> Option<Reason> {
+        self.verdict.as_ref().err().map(|refused| refused.reason)
+    }
+
+    pub fn method(&self) -> Option<&Method> {
+        match &self.verdict {
+            Ok(checked) => Some(checked.method()),
+            Err(refused) => refused.method.as_ref(),
+        }
+    }
+
+    /// Every component read, accepted or not.
+    pub fn events(&self) -> &[EventComponent] {
+        match &self.verdict {
+            Ok(checked) => checked.events(),
+            Err(refused) => &refused.events,
+        }
+    }
+
     /// The component that speaks for the message: the master (no RECURRENCE-ID) if there is one,
     /// else the first.
     pub fn primary(&self) -> Option<&EventComponent> {
-        self.events
+        let events = self.events();
+        events
             .iter()
             .find(|event| event.recurrence_id.is_none())
-            .or_else(|| self.events.first())
+            .or_else(|| events.first())
     }
 
     pub fn organizer(&self) -> Option<&Organizer> {

@@ -8,8 +8,8 @@ pub fn inspect_report(analysis: &Analysis) -> Value {
     let primary = analysis.primary();
     json!({
         "valid": analysis.verdict.is_ok(),
-        "reason": analysis.verdict.err().map(|reason| reason.code()),
-        "method": analysis.method.as_ref().map(|method| method.as_str()),
+        "reason": analysis.reason().map(|reason| reason.code()),
+        "method": analysis.method().map(|method| method.as_str()),
         "uid": primary.and_then(|event| event.uid.as_deref()),
         "sequence": primary.map(|event| event.sequence),
         "recurrence_id": primary.and_then(|event| event.recurrence_id).map(|rid| rid.to_string()),
@@ -18,6 +18,6 @@ pub fn inspect_report(analysis: &Analysis) -> Value {
         "summary": primary.and_then(|event| event.summary.as_deref()),
         "start": primary.and_then(|event| event.start).map(|time| time.to_string()),
         "end": primary.and_then(|event| event.end).map(|time| time.to_string()),
-        "events": analysis.events,
+        "events": analysis.events(),
     })
 }

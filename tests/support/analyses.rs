@@ -2,8 +2,9 @@
 //! iCalendar parsers do.
 
 use chrono::{DateTime, TimeZone, Utc};
+use invite_router::core::itip::check::CheckedMessage;
 use invite_router::core::model::{
-    Analysis, Attendee, Envelope, EventComponent, EventTime, Method, Organizer, Reason,
+    Analysis, Attendee, Envelope, EventComponent, EventTime, Method, Organizer, Reason, Refused,
 };
 
 pub fn stamp(hour: u32) -> DateTime<Utc> {
@@ -68,9 +69,7 @@ pub fn message(
             subject: Some("Quarterly planning".into()),
             message_id: Some(message_id.into()),
         },
-        method: Some(method),
-        events,
-        verdict: Ok(()),
+        verdict: Ok(CheckedMessage::new(Some(method), events).expect("a well-formed message")),
     }
 }
 
@@ -96,8 +95,10 @@ pub fn refused(reason: Reason, sender: &str, message_id: &str) -> Analysis {
             subject: Some("Hello".into()),
             message_id: Some(message_id.into()),
         },
-        method: None,
-        events: Vec::new(),
-        verdict: Err(reason),
+        verdict: Err(Refused {
+            reason,
+            method: None,
+            events: Vec::new(),
+        }),
     }
 }

@@ -1,57 +1,27 @@
-//! The iTIP rule table (RFC 5546, DESIGN.md "iTIP rules"): an analysed message and the ledger
+//! The iTIP rule table (RFC 5546, DESIGN.md "iTIP rules"): a checked message and the ledger
 //! state the service read for it in, one [`Decision`] out.
 //!
 //! Pure: no clock, no I/O. Every component of the message is judged on its own against the record
-//! for its (UID, RECURRENCE-ID); the message is then accepted or refused as a whole.
+//! for its (UID, RECURRENCE-ID); the message is then accepted or refused as a whole. The message
+//! is a [`CheckedMessage`], so METHOD, the one UID and one component per key need no guard here.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
-use super::model::{
-    Analysis, Decision, EventComponent, EventKey, Method, Reason, RecordState, RecordStatus, Route,
-    Transition,
+use super::check::{Action, CheckedMessage, malformed};
+use crate::core::model::{
+    Decision, EventComponent, EventKey, Reason, RecordState, RecordStatus, Route, Transition,
 };
 
-/// The two methods the rules act on. Everything else was refused before the ledger was read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Action {
-    Request,
-    Cancel,
-}
-
-/// Decides what one analysed message does, given the ledger state for every key it touches.
+/// Decides what one checked message does, given the ledger state for every key it touches.
 ///
 /// `ledger` holds the current record for each component key (uid, recurrence_id) and, for
 /// occurrences, for the series key (uid, None). A key absent from the map has no record.
-pub fn decide(analysis: &Analysis, ledger: &BTreeMap<EventKey, RecordState>) -> Decision {
-    // A message refused on its own merits never reaches the ledger rules.
-    if let Err(reason) = analysis.verdict {
-        return Decision::refused(reason);
-    }
-    // The analysis guarantees what follows; if it is ever violated, refuse with the reason the
-    // analysis should have given rather than guess (or panic) on a message we do not understand.
-    let action = match &analysis.method {
-        Some(Method::Request) => Action::Request,
-        Some(Method::Cancel) => Action::Cancel,
-        Some(Method::Other(_)) => return Decision::refused(Reason::UnsupportedMethod),
-        None => return Decision::refused(Reason::MissingMethod),
-    };
-    let uid = match common_uid(&analysis.events) {
-        Ok(uid) => uid,
-        Err(reason) => return Decision::refused(reason),
-    };
-
-    let mut keys = BTreeSet::new();
-    let mut transitions = Vec::with_capacity(analysis.events.len());
-    for (index, event) in analysis.events.iter().enumerate() {
-        let key = EventKey::new(uid, event.recurrence_id.as_ref());
-        // Two components for one (UID, RECURRENCE-ID) would be two writes conditioned on the same
-        // read: the second always loses its condition and the message would be retried forever.
-        // RFC 5545 forbids it, so it is a malformed calendar.
-        if !keys.insert(key.clone()) {
-            return Decision::refused(Reason::MalformedCalendar);
-        }
-        let transition = judge(action, index, key, event, ledger);
+pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>) -> Decision {
+    let mut transitions = Vec::with_capacity(message.events().len());
+    for (index, event) in message.events().iter().enumerate() {
+        let key = EventKey::new(message.uid(), event.recurrence_id.as_ref());
+        let transition = judge(message.action(), index, key, event, ledger);
         // A message is accepted or refused as a whole: one component the sender does not own
         // refuses all of it, so nothing is written or published for the others either.
         if transition.route == Route::Invalid {
@@ -79,27 +49,9 @@ pub fn decide(analysis: &Analysis, ledger: &BTreeMap<EventKey, RecordState>) -> 
             notify_sender: false,
             transitions,
         },
-        // No VEVENT at all (common_uid refuses that already; kept total rather than panicking).
-        None => Decision::refused(Reason::MalformedCalendar),
+        // A checked message has at least one component; kept total rather than panicking.
+        None => Decision::refused(malformed()),
     }
-}
-
-/// The one UID every component shares (RFC 5546: one iTIP message, one UID).
-fn common_uid(events: &[EventComponent]) -> Result<&str, Reason> {
-    let mut uid: Option<&str> = None;
-    for event in events {
-        let Some(this) = event.uid.as_deref() else {
-            return Err(Reason::MissingUid);
-        };
-        match uid {
-            None => uid = Some(this),
-            // UIDs are compared exactly: RFC 5545 gives them no case folding.
-            Some(first) if first != this => return Err(Reason::MultipleUids),
-            Some(_) => {}
-        }
-    }
-    // A message with no VEVENT is the analysis' `malformed_calendar`.
-    uid.ok_or(Reason::MalformedCalendar)
 }
 
 /// Judges one component against the record it is measured by.
@@ -276,9 +228,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::decide;
+    use crate::core::itip::check::CheckedMessage;
     use crate::core::model::{
-        Analysis, Decision, Envelope, EventComponent, EventKey, EventTime, Method, Organizer,
-        Reason, RecordState, RecordStatus, Route, Transition, Version,
+        Decision, EventComponent, EventKey, EventTime, Method, Organizer, Reason, RecordState,
+        RecordStatus, Route, Transition, Version,
     };
 
     // ---- building blocks -------------------------------------------------------------------
@@ -324,17 +277,8 @@ mod tests {
         }
     }
 
-    fn message(method: Method, events: Vec<EventComponent>) -> Analysis {
-        Analysis {
-            envelope: Envelope {
-                sender: Some(ALICE.to_owned()),
-                subject: Some("Weekly sync".to_owned()),
-                message_id: Some("<m1@example.com>".to_owned()),
-            },
-            method: Some(method),
-            events,
-            verdict: Ok(()),
-        }
+    fn message(method: Method, events: Vec<EventComponent>) -> CheckedMessage {
+        CheckedMessage::new(Some(method), events).expect("a well-formed test message")
     }
 
     fn key(recurrence_id: Option<EventTime>) -> EventKey {
@@ -453,7 +397,7 @@ mod tests {
             }
         }
 
-        fn setup(self) -> (Analysis, BTreeMap<EventKey, RecordState>) {
+        fn setup(self) -> (CheckedMessage, BTreeMap<EventKey, RecordState>) {
             let method = match self.method {
                 M::Request => Method::Request,
                 M::Cancel => Method::Cancel,
@@ -658,8 +602,8 @@ mod tests {
     fn decision_table() {
         let mut problems = Vec::new();
         for (row, expected) in table() {
-            let (analysis, ledger) = row.setup();
-            problems.extend(mismatches(row, expected, &decide(&analysis, &ledger)));
+            let (message, ledger) = row.setup();
+            problems.extend(mismatches(row, expected, &decide(&message, &ledger)));
         }
         assert!(
             problems.is_empty(),
@@ -1148,21 +1092,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn two_components_for_one_key_are_a_malformed_calendar() {
-        let analysis = message(
-            Method::Request,
-            vec![
-                component(rid(8), version(1, None), Some(ALICE)),
-                component(rid(8), version(2, None), Some(ALICE)),
-            ],
-        );
-        assert_eq!(
-            decide(&analysis, &BTreeMap::new()),
-            Decision::refused(Reason::MalformedCalendar)
-        );
-    }
-
     // ---- versions -----------------------------------------------------------------------------
 
     #[test]
@@ -1192,71 +1121,6 @@ mod tests {
     }
 
     // ---- refusals ------------------------------------------------------------------------------
-
-    #[test]
-    fn a_refused_analysis_is_passed_through_untouched() {
-        let ledger: BTreeMap<_, _> = [(
-            key(None),
-            record(RecordStatus::Active, version(1, None), Some(ALICE)),
-        )]
-        .into_iter()
-        .collect();
-        for reason in Reason::ALL {
-            let mut analysis = message(
-                Method::Request,
-                vec![component(None, version(2, None), Some(ALICE))],
-            );
-            analysis.verdict = Err(reason);
-            let decision = decide(&analysis, &ledger);
-            assert_eq!(decision, Decision::refused(reason), "{reason}");
-            assert_eq!(decision.route, Route::Invalid);
-            assert!(decision.transitions.is_empty());
-            assert_eq!(decision.notify_sender, reason.notify_sender());
-        }
-    }
-
-    #[test]
-    fn a_violated_analysis_is_refused_not_guessed() {
-        let ok = || component(None, version(1, None), Some(ALICE));
-        let mut no_method = message(Method::Request, vec![ok()]);
-        no_method.method = None;
-        let mut no_uid = ok();
-        no_uid.uid = None;
-        let mut other_uid = ok();
-        other_uid.uid = Some("another@example.com".to_owned());
-        let mut other_case = ok();
-        other_case.uid = Some(UID.to_uppercase());
-        let cases = [
-            (no_method, Reason::MissingMethod),
-            (
-                message(Method::Other("PUBLISH".to_owned()), vec![ok()]),
-                Reason::UnsupportedMethod,
-            ),
-            (
-                message(Method::Request, vec![ok(), no_uid]),
-                Reason::MissingUid,
-            ),
-            (
-                message(Method::Cancel, vec![ok(), other_uid]),
-                Reason::MultipleUids,
-            ),
-            (
-                message(Method::Cancel, vec![ok(), other_case]),
-                Reason::MultipleUids,
-            ),
-            (
-                message(Method::Request, Vec::new()),
-                Reason::MalformedCalendar,
-            ),
-        ];
-        for (analysis, reason) in cases {
-            assert_eq!(
-                decide(&analysis, &BTreeMap::new()),
-                Decision::refused(reason),
-                "{analysis:?}"
-            );
-        }
-    }
 
     // ---- properties ---------------------------------------------------------------------------
 
@@ -1325,31 +1189,22 @@ mod tests {
             })
     }
 
-    fn any_analysis() -> impl Strategy<Value = Analysis> {
-        (
-            0u8..10,
-            prop::collection::vec(any_component(), 0..4),
-            prop::option::of(prop::sample::select(Reason::ALL.to_vec())),
-        )
-            .prop_map(|(method, events, refused)| {
-                let mut analysis = message(
-                    match method {
-                        0 => Method::Other("PUBLISH".to_owned()),
-                        1..=4 => Method::Request,
-                        _ => Method::Cancel,
-                    },
-                    events,
-                );
-                if method == 9 {
-                    analysis.method = None;
-                }
-                // Mostly accepted by the analysis, so the ledger rules are what is exercised.
-                analysis.verdict = match refused {
-                    Some(reason) if method < 2 => Err(reason),
-                    _ => Ok(()),
+    /// Messages as the check lets them through: generated freely (missing or foreign UIDs, no
+    /// METHOD, repeated keys) and kept only when `CheckedMessage::new` accepts them, so the rules
+    /// see exactly the messages they can be handed.
+    fn any_message() -> impl Strategy<Value = CheckedMessage> {
+        (0u8..10, prop::collection::vec(any_component(), 0..4)).prop_filter_map(
+            "refused by the structural checks",
+            |(method, events)| {
+                let method = match method {
+                    0 => Some(Method::Other("PUBLISH".to_owned())),
+                    9 => None,
+                    1..=4 => Some(Method::Request),
+                    _ => Some(Method::Cancel),
                 };
-                analysis
-            })
+                CheckedMessage::new(method, events).ok()
+            },
+        )
     }
 
     /// The record a component must be newer than to publish, computed independently of
@@ -1391,10 +1246,10 @@ mod tests {
 
         #[test]
         fn decide_never_publishes_or_writes_what_is_not_newer(
-            analysis in any_analysis(),
+            message in any_message(),
             ledger in any_ledger(),
         ) {
-            let decision = decide(&analysis, &ledger);
+            let decision = decide(&message, &ledger);
 
             if decision.route == Route::Invalid {
                 // Refused: nothing is written or published, and the reason says why.
@@ -1402,9 +1257,8 @@ mod tests {
                 prop_assert!(decision.reason.is_some());
                 return Ok(());
             }
-            prop_assert!(analysis.verdict.is_ok());
             prop_assert!(!decision.notify_sender);
-            prop_assert_eq!(decision.transitions.len(), analysis.events.len());
+            prop_assert_eq!(decision.transitions.len(), message.events().len());
             let publishes: Vec<&Transition> = decision
                 .transitions
                 .iter()
@@ -1416,7 +1270,7 @@ mod tests {
             }
 
             for (index, transition) in decision.transitions.iter().enumerate() {
-                let event = &analysis.events[index];
+                let event = &message.events()[index];
                 prop_assert_eq!(transition.component, index);
                 // Every component shares one UID, so an accepted message has one.
                 let uid = event.uid.as_deref().unwrap_or_default();

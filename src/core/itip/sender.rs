@@ -2,9 +2,9 @@
 //! headers SES adds (spam and virus verdicts, `Authentication-Results`) and from the From address
 //! against the ORGANIZER and its SENT-BY delegate.
 
-use super::SenderPolicy;
-use super::mime::TrustHeaders;
-use super::model::{Organizer, Reason};
+use crate::core::SenderPolicy;
+use crate::core::mime::TrustHeaders;
+use crate::core::model::{Organizer, Reason};
 
 /// The reason to refuse the email on its sender's trustworthiness alone, if any.
 /// Order matters: a virus or spam verdict is reported before authentication, since either makes

@@ -1,0 +1,367 @@
+//! Every stateless refusal, in the order DESIGN.md's reason table lists them, and the type that
+//! proves a message passed them.
+//!
+//! Each reason is produced by exactly one function below (its doc says when), so "where is the
+//! rule that refuses X?" has one answer. `sender_not_organizer` also has a stateful twin in
+//! `rules` (the owner on record); `spam`, `virus` and `sender_unauthenticated` are `sender`'s.
+//!
+//! Parse, don't validate: [`CheckedMessage`] can only be built here, and only from a message with
+//! METHOD REQUEST or CANCEL, at least one component, one UID shared by every component, and one
+//! component per (UID, RECURRENCE-ID). The rules take nothing else, so they need no guard.
+
+use std::collections::BTreeSet;
+
+use super::copies::{CopiesError, ItipMessage, merge_copies};
+use super::sender::{may_speak_for, trust_verdict};
+use crate::core::calendar::event::CalendarLimits;
+use crate::core::mime::MailContent;
+use crate::core::model::{Analysis, Envelope, EventComponent, EventKey, Method, Reason, Refused};
+use crate::core::{Limits, SenderPolicy};
+
+/// The two methods the rules act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Request,
+    Cancel,
+}
+
+/// A message every stateless rule accepted (see the module doc for what that guarantees).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedMessage {
+    action: Action,
+    uid: String,
+    events: Vec<EventComponent>,
+}
+
+static REQUEST: Method = Method::Request;
+static CANCEL: Method = Method::Cancel;
+
+impl CheckedMessage {
+    /// The structural checks alone, without the sender's: METHOD, UIDs, one component per key.
+    /// `check` runs these and more; this is how a message built by other means (a test, a
+    /// replayed record) becomes one the rules accept.
+    pub fn new(
+        method: Option<Method>,
+        events: Vec<EventComponent>,
+    ) -> Result<CheckedMessage, Reason> {
+        let action = supported_method(method.as_ref())?;
+        every_component_has_uid(&events)?;
+        uids_agree(&events)?;
+        one_component_per_key(&events)?;
+        Ok(CheckedMessage::trusted(action, events))
+    }
+
+    /// Only after the structural checks passed.
+    fn trusted(action: Action, events: Vec<EventComponent>) -> CheckedMessage {
+        let uid = events
+            .first()
+            .and_then(|event| event.uid.clone())
+            .unwrap_or_default();
+        CheckedMessage {
+            action,
+            uid,
+            events,
+        }
+    }
+
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    pub fn method(&self) -> &'static Method {
+        match self.action {
+            Action::Request => &REQUEST,
+            Action::Cancel => &CANCEL,
+        }
+    }
+
+    /// The UID every component shares.
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// At least one; each with this UID and its own RECURRENCE-ID.
+    pub fn events(&self) -> &[EventComponent] {
+        &self.events
+    }
+}
+
+/// Every stateless check on one email of `email_bytes` bytes; `read` reads it, and is only called
+/// when the email is within the size limit (a huge email is never parsed).
+pub fn check(
+    email_bytes: usize,
+    read: impl FnOnce() -> Option<MailContent>,
+    limits: &Limits,
+    policy: &SenderPolicy,
+) -> Analysis {
+    let unread = |reason| Analysis {
+        envelope: Envelope::default(),
+        verdict: Err(Refused::bare(reason)),
+    };
+    if let Err(reason) = within_limits(email_bytes <= limits.max_email_bytes) {
+        return unread(reason);
+    }
+    let Some(mail) = read() else {
+        return unread(Reason::NoCalendar);
+    };
+    // Spam, virus and authentication verdicts win over anything the content says: either makes
+    // the rest moot, and neither may be answered.
+    let trust_refusal = trust_verdict(&mail.trust, policy);
+    let content = check_content(&mail, limits);
+    let verdict = match (trust_refusal, content) {
+        (None, content) => content,
+        (Some(reason), Ok(checked)) => Err(Refused {
+            reason,
+            method: Some(checked.method().clone()),
+            events: checked.events,
+        }),
+        (Some(reason), Err(refused)) => Err(Refused { reason, ..refused }),
+    };
+    Analysis {
+        envelope: mail.envelope,
+        verdict,
+    }
+}
+
+/// The calendar content, in the table's order. A refusal keeps whatever could be read.
+fn check_content(mail: &MailContent, limits: &Limits) -> Result<CheckedMessage, Refused> {
+    let unread = |reason| Refused::bare(reason);
+    within_limits(!mail.too_many_calendars && !mail.oversized_calendar).map_err(unread)?;
+    has_calendar(!mail.calendars.is_empty()).map_err(unread)?;
+    let calendar_limits = CalendarLimits {
+        max_components: limits.max_components,
+        max_attendees: limits.max_attendees,
+    };
+    let message = match merge_copies(&mail.calendars, calendar_limits) {
+        Ok(message) => message,
+        Err(CopiesError::NoCopy) => return Err(unread(no_calendar())),
+        Err(CopiesError::OverLimit) => return Err(unread(too_large())),
+        Err(CopiesError::Unreadable) => return Err(unread(malformed())),
+        Err(CopiesError::Disagree(all)) => {
+            // Copies for different events are reported as such; otherwise as a broken calendar.
+            let reason = uids_agree(&all.events).err().unwrap_or_else(malformed);
+            return Err(Refused::keeping(reason, all));
+        }
+    };
+    let refuse = |reason, message: ItipMessage| Refused::keeping(reason, message);
+    let action = match supported_method(message.method.as_ref()) {
+        Ok(action) => action,
+        Err(reason) => return Err(refuse(reason, message)),
+    };
+    let structural = every_component_has_uid(&message.events)
+        .and_then(|()| uids_agree(&message.events))
+        .and_then(|()| every_organizer_is_the_sender(&message.events, mail))
+        .and_then(|()| one_component_per_key(&message.events));
+    match structural {
+        Ok(()) => Ok(CheckedMessage::trusted(action, message.events)),
+        Err(reason) => Err(refuse(reason, message)),
+    }
+}
+
+/// `too_large`: the email, a calendar part, the number of calendar parts, or a calendar's
+/// components or attendees are over the configured limits.
+fn within_limits(fits: bool) -> Result<(), Reason> {
+    if fits { Ok(()) } else { Err(too_large()) }
+}
+
+fn too_large() -> Reason {
+    Reason::TooLarge
+}
+
+/// `no_calendar`: no `text/calendar`, `application/ics` or `*.ics` part at any depth (or bytes
+/// that are not a message at all).
+fn has_calendar(present: bool) -> Result<(), Reason> {
+    if present { Ok(()) } else { Err(no_calendar()) }
+}
+
+fn no_calendar() -> Reason {
+    Reason::NoCalendar
+}
+
+/// `malformed_calendar`: a calendar part that does not parse or has no VEVENT, copies that
+/// disagree about one event, or two components for one (UID, RECURRENCE-ID).
+pub(super) fn malformed() -> Reason {
+    Reason::MalformedCalendar
+}
+
+/// `missing_method` / `unsupported_method`: no METHOD in the body nor the part; or one that is
+/// not REQUEST or CANCEL.
+fn supported_method(method: Option<&Method>) -> Result<Action, Reason> {
+    match method {
+        None => Err(Reason::MissingMethod),
+        Some(Method::Request) => Ok(Action::Request),
+        Some(Method::Cancel) => Ok(Action::Cancel),
+        Some(Method::Other(_)) => Err(Reason::UnsupportedMethod),
+    }
+}
+
+/// `missing_uid`: a VEVENT without UID.
+fn every_component_has_uid(events: &[EventComponent]) -> Result<(), Reason> {
+    if events.iter().all(|event| event.uid.is_some()) {
+        Ok(())
+    } else {
+        Err(Reason::MissingUid)
+    }
+}
+
+/// `multiple_uids`: components with different UIDs in one message (RFC 5546: one iTIP message,
+/// one UID). UIDs compare exactly: RFC 5545 gives them no case folding.
+fn uids_agree(events: &[EventComponent]) -> Result<(), Reason> {
+    let mut uids = events.iter().filter_map(|event| event.uid.as_deref());
+    match uids.next() {
+        Some(first) if uids.any(|uid| uid != first) => Err(Reason::MultipleUids),
+        _ => Ok(()),
+    }
+}
+
+/// `sender_not_organizer` (stateless half): the From address is neither the ORGANIZER nor its
+/// SENT-BY delegate, for some component. A component without ORGANIZER speaks with the message's
+/// primary organizer (the master's, else the first component's).
+fn every_organizer_is_the_sender(
+    events: &[EventComponent],
+    mail: &MailContent,
+) -> Result<(), Reason> {
+    let sender = mail.envelope.sender.as_deref();
+    let primary_organizer = events
+        .iter()
+        .find(|event| event.recurrence_id.is_none())
+        .or_else(|| events.first())
+        .and_then(|event| event.organizer.as_ref());
+    if events
+        .iter()
+        .all(|event| may_speak_for(sender, event.organizer.as_ref().or(primary_organizer)))
+    {
+        Ok(())
+    } else {
+        Err(Reason::SenderNotOrganizer)
+    }
+}
+
+/// `malformed_calendar` (structure): at least one component, and at most one per
+/// (UID, RECURRENCE-ID). Two for one key would be two writes conditioned on the same read: the
+/// second always loses its condition and the message would be retried forever.
+fn one_component_per_key(events: &[EventComponent]) -> Result<(), Reason> {
+    let mut keys = BTreeSet::new();
+    let distinct = events.iter().all(|event| {
+        keys.insert(EventKey::new(
+            event.uid.as_deref().unwrap_or_default(),
+            event.recurrence_id.as_ref(),
+        ))
+    });
+    if distinct && !events.is_empty() {
+        Ok(())
+    } else {
+        Err(malformed())
+    }
+}
+
+impl Refused {
+    /// A refusal with nothing read to report.
+    fn bare(reason: Reason) -> Refused {
+        Refused {
+            reason,
+            method: None,
+            events: Vec::new(),
+        }
+    }
+
+    /// A refusal that reports what was read.
+    fn keeping(reason: Reason, message: ItipMessage) -> Refused {
+        Refused {
+            reason,
+            method: message.method,
+            events: message.events,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::model::{EventTime, Organizer};
+
+    fn component(uid: Option<&str>, day: Option<u32>) -> EventComponent {
+        EventComponent {
+            uid: uid.map(str::to_owned),
+            recurrence_id: day.map(|day| {
+                EventTime::Date(chrono::NaiveDate::from_ymd_opt(2026, 12, day).expect("date"))
+            }),
+            organizer: Some(Organizer {
+                address: "alice@example.com".into(),
+                name: None,
+                sent_by: None,
+            }),
+            ..EventComponent::default()
+        }
+    }
+
+    #[test]
+    fn a_checked_message_has_a_supported_method_one_uid_and_one_component_per_key() {
+        let ok = || component(Some("u1"), None);
+        let cases = [
+            (None, vec![ok()], Reason::MissingMethod),
+            (
+                Some(Method::Other("PUBLISH".into())),
+                vec![ok()],
+                Reason::UnsupportedMethod,
+            ),
+            (
+                Some(Method::Request),
+                vec![ok(), component(None, Some(8))],
+                Reason::MissingUid,
+            ),
+            (
+                Some(Method::Cancel),
+                vec![ok(), component(Some("u2"), Some(8))],
+                Reason::MultipleUids,
+            ),
+            (
+                Some(Method::Cancel),
+                vec![ok(), component(Some("U1"), Some(8))],
+                Reason::MultipleUids,
+            ),
+            (
+                Some(Method::Request),
+                vec![
+                    component(Some("u1"), Some(8)),
+                    component(Some("u1"), Some(8)),
+                ],
+                Reason::MalformedCalendar,
+            ),
+            (Some(Method::Request), Vec::new(), Reason::MalformedCalendar),
+        ];
+        for (method, events, reason) in cases {
+            assert_eq!(
+                CheckedMessage::new(method.clone(), events.clone()),
+                Err(reason),
+                "{method:?} {events:?}"
+            );
+        }
+        let checked = CheckedMessage::new(
+            Some(Method::Cancel),
+            vec![ok(), component(Some("u1"), Some(8))],
+        )
+        .expect("well formed");
+        assert_eq!(checked.action(), Action::Cancel);
+        assert_eq!(checked.method(), &Method::Cancel);
+        assert_eq!(checked.uid(), "u1");
+        assert_eq!(checked.events().len(), 2);
+    }
+
+    #[test]
+    fn an_email_over_the_limit_is_never_read() {
+        let limits = Limits {
+            max_email_bytes: 10,
+            ..Limits::default()
+        };
+        let analysis = check(
+            11,
+            || panic!("a too large email must not be parsed"),
+            &limits,
+            &SenderPolicy::default(),
+        );
+        assert_eq!(analysis.reason(), Some(Reason::TooLarge));
+        let analysis = check(10, || None, &limits, &SenderPolicy::default());
+        assert_eq!(analysis.reason(), Some(Reason::NoCalendar));
+    }
+}
