@@ -2,9 +2,7 @@
 SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 
-# The Rust build lives outside the clone so CI (and every worktree) reuses it.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/invite-router/target
-CARGO ?= cargo
+include make/defaults.mk
 
 .PHONY: help demo test lint test-rust inspect fuzz bench clean
 
@@ -12,11 +10,24 @@ include make/cdk.mk
 include make/pipeline.mk
 
 help:
-	@echo "make demo   - run an invite's life through the embedded backend (no AWS needed)"
-	@echo "make test   - every check: fmt, clippy, unit, corpus, end-to-end, CDK"
-	@echo "make inspect EML=path/to/mail.eml - show what invite-router reads in one email"
-	@echo "make fuzz   - fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
-	@echo "make bench  - criterion benchmarks of the core (see docs/BENCHMARKS.md)"
+	@echo "The two commands:"
+	@echo "  make demo        run an invite's life through the embedded backend (no AWS needed)"
+	@echo "  make test        every check: fmt, clippy, unit, corpus, end-to-end (moto), CDK"
+	@echo "Narrower checks:"
+	@echo "  make lint        cargo fmt --check and clippy -D warnings"
+	@echo "  make test-rust   every Rust test (installs moto for the end-to-end ones)"
+	@echo "  make test-e2e    only the tests against moto and the real Lambda binary"
+	@echo "  make test-cdk    the CDK app's unit tests (cdk-nag included) and cfn-lint"
+	@echo "Looking closer:"
+	@echo "  make inspect EML=path/to/mail.eml   what invite-router reads in one email"
+	@echo "  make fuzz        fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
+	@echo "  make bench       criterion, whole-process and Python benchmarks (docs/BENCHMARKS.md)"
+	@echo "Deploying (cdk/README.md):"
+	@echo "  make build       the Lambda bootstrap with cargo-lambda (arm64; downloads a target)"
+	@echo "  make synth       the deployable template (CDK_STAGE=dev|stg|prod, CDK_CONTEXT=...)"
+	@echo "  make cdk-deploy  deploy with your AWS credentials"
+	@echo "  make clean       remove .venv, cdk/node_modules, cdk/cdk.out and demo-state"
+	@echo "The Rust build goes to CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)"
 
 test: lint test-rust test-cdk
 

@@ -13,9 +13,7 @@ CDK_VENV := $(CDK_REPO_ROOT)/.venv
 CFN_LINT_VERSION := 1.58.0
 CARGO_LAMBDA_VERSION := 1.9.2
 
-# The top Makefile exports the same default; repeated here so `make -f make/cdk.mk` agrees with it.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/invite-router/target
-CARGO ?= cargo
+include $(CDK_REPO_ROOT)/make/defaults.mk
 # Where `make build` leaves bootstrap and `make synth` takes it from.
 LAMBDA_DIR = $(CARGO_TARGET_DIR)/lambda
 LAMBDA_ASSET_DIR = $(LAMBDA_DIR)/invite-router-lambda

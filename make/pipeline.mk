@@ -7,14 +7,11 @@
 # because the end-to-end tests fail loudly when moto is missing rather than pass without running.
 
 SHELL := bash
-# The top Makefile sets the same defaults; repeated so `make -f make/pipeline.mk demo` works alone.
-export CARGO_TARGET_DIR ?= $(HOME)/.cache/invite-router/target
-CARGO ?= cargo
-
 # Including this file must not change the includer's default goal (`make` alone).
 PIPELINE_INCLUDER_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 # Paths are anchored to this file, so the fragment works from the repo root or anywhere else.
 PIPELINE_REPO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))/..)
+include $(PIPELINE_REPO_ROOT)/make/defaults.mk
 
 MOTO_VERSION ?= 5.2.5
 # Shared with the CDK tools (make/cdk.mk): each installs its own pins, with its own stamp.
