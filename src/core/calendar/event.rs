@@ -184,14 +184,27 @@ fn event_of(
             .ok()
     });
 
-    let sequence = [
-        find(properties, "SEQUENCE"),
-        find(properties, "X-MICROSOFT-CDO-APPT-SEQUENCE"),
-    ]
-    .into_iter()
-    .flatten()
-    .find_map(|property| property.val.as_str().trim().parse::<u32>().ok())
-    .unwrap_or(0);
+    // Values that decide routing are exact: a misread one would route the message elsewhere.
+    let malformed = |what: &str| CalendarError::Malformed(what.to_owned());
+    if count(properties, "UID") > 1 {
+        return Err(malformed("a component with two UIDs"));
+    }
+    let sequence = match find(properties, "SEQUENCE") {
+        Some(property) => sequence_value(property.val.as_str())
+            .ok_or_else(|| malformed("a SEQUENCE that is not an integer in 0..=2147483647"))?,
+        // Outlook's own counter is only a fallback: a bad one is ignored, not trusted.
+        None => find(properties, "X-MICROSOFT-CDO-APPT-SEQUENCE")
+            .and_then(|property| sequence_value(property.val.as_str()))
+            .unwrap_or(0),
+    };
+    let recurrence_id = match find(properties, "RECURRENCE-ID") {
+        Some(property) => Some(
+            resolve_time(property, zones)
+                .ok_or_else(|| malformed("a RECURRENCE-ID that is not a date or date-time"))?
+                .time,
+        ),
+        None => None,
+    };
 
     let dtstamp = time_of("DTSTAMP").and_then(|resolved| match resolved.time {
         EventTime::Utc(instant) => Some(instant),
@@ -244,7 +257,7 @@ fn event_of(
 
     Ok(EventComponent {
         uid: text_of(properties, "UID"),
-        recurrence_id: time_of("RECURRENCE-ID").map(|resolved| resolved.time),
+        recurrence_id,
         sequence,
         dtstamp,
         status: text_of(properties, "STATUS").map(|status| status.to_ascii_uppercase()),
@@ -263,6 +276,21 @@ fn event_of(
         attendees,
         conference_url,
     })
+}
+
+/// RFC 5545 3.8.7.4: a non-negative integer; iTIP compares it, so it must fit an `i32`.
+fn sequence_value(text: &str) -> Option<u32> {
+    text.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|sequence| *sequence <= 2_147_483_647)
+}
+
+fn count(properties: &[Property<'_>], name: &str) -> usize {
+    properties
+        .iter()
+        .filter(|property| is_named(property.name.as_str(), name))
+        .count()
 }
 
 fn is_date_valued(property: &Property<'_>) -> bool {
@@ -406,6 +434,35 @@ mod tests {
         )
         .expect("parses");
         assert_eq!(calendar.events[0].sequence, 1);
+    }
+
+    #[test]
+    fn values_that_route_are_exact() {
+        let with = |lines: &str| {
+            parse(&format!(
+                "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\n{lines}END:VEVENT\r\nEND:VCALENDAR\r\n"
+            ))
+        };
+        for lines in [
+            "RECURRENCE-ID:next tuesday\r\n",
+            "RECURRENCE-ID;TZID=Europe/Berlin:2026120\r\n",
+            "SEQUENCE:-1\r\n",
+            "SEQUENCE:2147483648\r\n",
+            "SEQUENCE:1.5\r\n",
+            "SEQUENCE:\r\n",
+            "UID:y\r\n",
+            "UID:x\r\n",
+        ] {
+            assert!(
+                matches!(with(lines), Err(CalendarError::Malformed(_))),
+                "{lines:?}"
+            );
+        }
+        let highest = with("SEQUENCE:2147483647\r\n").expect("parses");
+        assert_eq!(highest.events[0].sequence, 2_147_483_647);
+        // Outlook's fallback counter is ignored when unreadable, never trusted.
+        let fallback = with("X-MICROSOFT-CDO-APPT-SEQUENCE:banana\r\n").expect("parses");
+        assert_eq!(fallback.events[0].sequence, 0);
     }
 
     #[test]
