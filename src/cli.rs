@@ -5,8 +5,10 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
+use crate::config::CoreSettings;
+use crate::core::itip::answer::NoReply;
 use crate::core::model::{Reason, Route};
-use crate::core::{self, Limits, SenderPolicy, report};
+use crate::core::{self, report};
 use crate::local::{JsonlPublisher, LocalMailStore, SqliteLedger};
 use crate::ports::MailSource;
 use crate::service::{Outcome, Service, ServiceError};
@@ -20,7 +22,10 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let analysis = core::analyze(&raw, &Limits::default(), &SenderPolicy::default());
+    let Some(settings) = settings_from_env() else {
+        return ExitCode::from(2);
+    };
+    let analysis = core::analyze(&raw, &settings.limits, &settings.policy);
     let report = report::inspect_report(&analysis);
     let text = if pretty {
         serde_json::to_string_pretty(&report)
@@ -42,7 +47,22 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
 /// `invite-router process --state DIR FILE...`: the whole pipeline on the embedded backend, one
 /// JSON line per input in order. Exit 0 when every input was handled (refusals included), 1 when
 /// an input could not be read or a backend failed.
+/// The limits and sender policy from the same environment variables the Lambda reads, so a local
+/// run reproduces a production refusal; a malformed one is a usage error.
+fn settings_from_env() -> Option<CoreSettings> {
+    match CoreSettings::from_env(&|name| std::env::var(name).ok()) {
+        Ok(settings) => Some(settings),
+        Err(error) => {
+            eprintln!("invite-router: {error}");
+            None
+        }
+    }
+}
+
 pub fn process(state: &Path, files: &[PathBuf]) -> ExitCode {
+    let Some(settings) = settings_from_env() else {
+        return ExitCode::from(2);
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -50,10 +70,10 @@ pub fn process(state: &Path, files: &[PathBuf]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    runtime.block_on(process_files(state, files))
+    runtime.block_on(process_files(state, files, settings))
 }
 
-async fn process_files(state: &Path, files: &[PathBuf]) -> ExitCode {
+async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) -> ExitCode {
     let topics = state.join("topics");
     if let Err(error) = std::fs::create_dir_all(&topics) {
         eprintln!("invite-router: cannot create {}: {error}", topics.display());
@@ -66,13 +86,12 @@ async fn process_files(state: &Path, files: &[PathBuf]) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let limits = Limits::default();
     let service = Service::new(
-        LocalMailStore::new(Some(limits.max_email_bytes)),
+        LocalMailStore::new(Some(settings.limits.max_email_bytes)),
         ledger,
         JsonlPublisher::new(topics),
-        limits,
-        SenderPolicy::default(),
+        settings.limits,
+        settings.policy,
     );
     let mut all_handled = true;
     for file in files {
@@ -113,6 +132,9 @@ pub struct ProcessLine {
     pub recurrence_id: Option<String>,
     pub sequence: Option<u32>,
     pub notify_sender: bool,
+    /// Why a refused email's sender is not answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_reply_because: Option<NoReply>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -127,6 +149,7 @@ impl From<&Outcome> for ProcessLine {
             recurrence_id: outcome.recurrence_id.clone(),
             sequence: outcome.sequence,
             notify_sender: outcome.notify_sender,
+            no_reply_because: outcome.no_reply_because,
             error: None,
         }
     }
@@ -142,6 +165,7 @@ impl ProcessLine {
             recurrence_id: None,
             sequence: None,
             notify_sender: false,
+            no_reply_because: None,
             error: Some(error.to_string()),
         }
     }

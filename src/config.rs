@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use crate::core::itip::sender::{Delegation, parse_delegates};
 use crate::core::model::Topic;
 use crate::core::{Limits, SenderPolicy};
 
@@ -19,6 +20,10 @@ pub const MAX_COMPONENTS: &str = "MAX_COMPONENTS";
 pub const MAX_ATTENDEES: &str = "MAX_ATTENDEES";
 pub const REQUIRE_AUTHENTICATION: &str = "REQUIRE_AUTHENTICATION";
 pub const BATCH_CONCURRENCY: &str = "BATCH_CONCURRENCY";
+pub const DELEGATION: &str = "DELEGATION";
+pub const DELEGATES: &str = "DELEGATES";
+pub const DROPBOX_ADDRESSES: &str = "DROPBOX_ADDRESSES";
+pub const REPLY_FROM: &str = "REPLY_FROM";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicArns {
@@ -163,6 +168,55 @@ impl Config {
         };
         let ledger_table = reader.required(LEDGER_TABLE);
         let queue_url = reader.required(QUEUE_URL);
+        let core = CoreSettings::read(&mut reader);
+        let batch_concurrency = reader.optional(
+            BATCH_CONCURRENCY,
+            crate::service::DEFAULT_BATCH_CONCURRENCY,
+            "a positive integer",
+            positive_integer,
+        );
+        if !reader.problems.is_empty() {
+            return Err(ConfigError {
+                problems: reader.problems,
+            });
+        }
+        Ok(Config {
+            topics,
+            ledger_table,
+            queue_url,
+            limits: core.limits,
+            policy: core.policy,
+            batch_concurrency,
+        })
+    }
+}
+
+/// The settings the core itself reads (limits and the sender policy): what the Lambda and
+/// `invite-router process` share, so that a local run reproduces a production refusal.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CoreSettings {
+    pub limits: Limits,
+    pub policy: SenderPolicy,
+}
+
+impl CoreSettings {
+    /// Reads only these settings, every problem named at once.
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<CoreSettings, ConfigError> {
+        let mut reader = Reader {
+            env,
+            problems: Vec::new(),
+        };
+        let settings = CoreSettings::read(&mut reader);
+        if reader.problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(ConfigError {
+                problems: reader.problems,
+            })
+        }
+    }
+
+    fn read(reader: &mut Reader<'_>) -> CoreSettings {
         let defaults = Limits::default();
         let limits = Limits {
             max_email_bytes: reader.optional(
@@ -190,6 +244,32 @@ impl Config {
                 positive_integer,
             ),
         };
+        let delegation = reader.optional(
+            DELEGATION,
+            "same-domain".to_owned(),
+            "same-domain, listed or off",
+            |text| {
+                let text = text.to_ascii_lowercase();
+                matches!(text.as_str(), "same-domain" | "listed" | "off").then_some(text)
+            },
+        );
+        let delegates = reader.optional(
+            DELEGATES,
+            Vec::new(),
+            "organizer=delegate pairs separated by ';'",
+            parse_delegates,
+        );
+        let mut own_addresses = reader.optional(
+            DROPBOX_ADDRESSES,
+            Vec::new(),
+            "addresses or domains separated by ','",
+            address_list,
+        );
+        own_addresses.extend(
+            reader.optional(REPLY_FROM, None, "an email address", |text| {
+                text.contains('@').then(|| Some(text.to_lowercase()))
+            }),
+        );
         let policy = SenderPolicy {
             require_authentication: reader.optional(
                 REQUIRE_AUTHENTICATION,
@@ -197,27 +277,27 @@ impl Config {
                 "true or false",
                 boolean,
             ),
+            delegation: match delegation.as_str() {
+                "listed" => Delegation::Listed(delegates),
+                "off" => Delegation::Off,
+                _ => Delegation::SameDomain,
+            },
+            own_addresses,
         };
-        let batch_concurrency = reader.optional(
-            BATCH_CONCURRENCY,
-            crate::service::DEFAULT_BATCH_CONCURRENCY,
-            "a positive integer",
-            positive_integer,
-        );
-        if !reader.problems.is_empty() {
-            return Err(ConfigError {
-                problems: reader.problems,
-            });
-        }
-        Ok(Config {
-            topics,
-            ledger_table,
-            queue_url,
-            limits,
-            policy,
-            batch_concurrency,
-        })
+        CoreSettings { limits, policy }
     }
+}
+
+/// `create@invites.example.org, invites.example.com`: addresses or whole domains, lower-case.
+fn address_list(text: &str) -> Option<Vec<String>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            (!entry.contains(char::is_whitespace) && entry.contains('.'))
+                .then(|| entry.to_lowercase())
+        })
+        .collect()
 }
 
 #[cfg(test)]

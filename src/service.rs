@@ -15,12 +15,13 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
+use crate::core::itip::answer::{NoReply, may_answer};
 use crate::core::itip::check::CheckedMessage;
 use crate::core::itip::rules::decide;
 use crate::core::message::{
     event_attributes, event_message, rejected_attributes, rejected_message, source_info,
 };
-use crate::core::model::{Analysis, EventKey, Reason, RecordState, Route, Topic};
+use crate::core::model::{Analysis, EventKey, Reason, RecordState, RecordStatus, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
 use crate::intake;
 use crate::ports::{
@@ -81,6 +82,9 @@ pub struct Outcome {
     pub sequence: Option<u32>,
     /// A `rejected` message was published for the sender.
     pub notify_sender: bool,
+    /// Why the sender of a refused email was not answered (None when it was, or when nothing
+    /// was refused).
+    pub no_reply_because: Option<NoReply>,
     pub method: Option<String>,
     /// Everything published while processing this email, including outbox entries of earlier
     /// attempts that this attempt delivered.
@@ -100,6 +104,7 @@ impl Outcome {
                 .map(|rid| rid.to_string()),
             sequence: primary.map(|event| event.sequence),
             notify_sender: false,
+            no_reply_because: None,
             method: analysis.method().map(|method| method.to_string()),
             published: Vec::new(),
         }
@@ -153,6 +158,8 @@ pub struct Service<M, L, P> {
     ledger: L,
     publisher: P,
     analyzer: Analyzer,
+    /// Who is answered (`itip::answer`); the analyzer has its own copy for the checks.
+    policy: SenderPolicy,
     clock: Clock,
 }
 
@@ -168,6 +175,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             store,
             ledger,
             publisher,
+            policy: policy.clone(),
             analyzer: Arc::new(move |raw| core::analyze(raw, &limits, &policy)),
             clock: Arc::new(Utc::now),
         }
@@ -267,7 +275,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         }
 
         if decision.route == Route::Invalid {
-            if let Some(reason) = decision.reason.filter(|_| decision.notify_sender) {
+            if let Some(reason) = decision.reason {
                 outcome.notify_sender =
                     self.reject(&analysis, reason, source, &mut outcome).await?;
             }
@@ -275,8 +283,14 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             return Ok(outcome);
         }
 
-        let writes =
-            self.ledger_writes(&analysis, checked, &decision.transitions, &records, source)?;
+        let writes = self.ledger_writes(
+            &analysis,
+            checked,
+            &decision.transitions,
+            decision.claims_owner.as_ref(),
+            &records,
+            source,
+        )?;
         if !writes.is_empty() {
             let unchanged = judged_but_not_written(&keys, &records, &writes);
             match self.ledger.commit(&writes, &unchanged).await? {
@@ -328,7 +342,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         Ok(())
     }
 
-    /// Tells the sender why, when the reason table says so and there is someone to tell.
+    /// Tells the sender why, when the core says they may be answered (`itip::answer`).
     /// Returns whether a `rejected` message was published.
     async fn reject(
         &self,
@@ -337,13 +351,14 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         source: &MailSource,
         outcome: &mut Outcome,
     ) -> Result<bool, ServiceError> {
-        // Never answer spam, viruses or unauthenticated mail: that would be backscatter.
-        if !reason.notify_sender() {
-            return Ok(false);
-        }
-        let Some(sender) = analysis.envelope.sender.as_deref() else {
+        let sender = analysis.envelope.sender.as_deref();
+        // Never backscatter, never a loop: the core says who may be answered, and why not.
+        let answer = may_answer(reason, sender, &analysis.reply, &self.policy);
+        let (Ok(()), Some(sender)) = (answer, sender) else {
+            outcome.no_reply_because = Some(answer.err().unwrap_or(NoReply::NoSender));
             return Ok(false);
         };
+        outcome.no_reply_because = None;
         let message = rejected_message(
             sender,
             reason,
@@ -366,6 +381,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         analysis: &Analysis,
         checked: &CheckedMessage,
         transitions: &[crate::core::model::Transition],
+        decision_owner: Option<&String>,
         records: &BTreeMap<EventKey, StoredRecord>,
         source: &MailSource,
     ) -> Result<Vec<LedgerWrite>, ServiceError> {
@@ -423,6 +439,26 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 },
             });
         }
+        if let Some(owner) = decision_owner {
+            let key = EventKey::owner_of(checked.uid());
+            let previous = records.get(&key);
+            let first = checked.events().first().map(|event| event.version());
+            writes.push(LedgerWrite {
+                expected_revision: previous.map(|record| record.revision),
+                record: StoredRecord {
+                    state: RecordState {
+                        organizer: Some(owner.clone()),
+                        status: RecordStatus::Active,
+                        version: first.unwrap_or_default(),
+                    },
+                    revision: previous.map_or(1, |record| record.revision + 1),
+                    last_source_key: Some(source.key.clone()),
+                    updated_at: updated_at.clone(),
+                    outbox: None,
+                    key,
+                },
+            });
+        }
         Ok(writes)
     }
 
@@ -472,6 +508,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                             tracing::info!(
                                 route = %outcome.route,
                                 reason = outcome.reason.map(Reason::code),
+                                notify_sender = outcome.notify_sender,
+                                no_reply_because = outcome.no_reply_because.map(NoReply::code),
                                 published = outcome.published.len(),
                                 "processed"
                             );
@@ -499,9 +537,10 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     }
 }
 
-/// Every key the decision may consult: each component's, and for occurrences their series'.
+/// Every key the decision may consult: each component's, for occurrences their series', and the
+/// UID's owner item.
 fn ledger_keys(message: &CheckedMessage) -> Vec<EventKey> {
-    let mut keys = Vec::new();
+    let mut keys = vec![EventKey::owner_of(message.uid())];
     for event in message.events() {
         let key = EventKey::new(message.uid(), event.recurrence_id.as_ref());
         if key.recurrence_id.is_some() {

@@ -364,21 +364,24 @@ fn inspect_command_exit_codes() {
     assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
     let usage = Command::new(binary).arg("inspect").output().expect("runs");
     assert_eq!(usage.status.code(), Some(2));
-    let not_mail = tempfile::NamedTempFile::new().expect("temp file");
-    std::fs::write(not_mail.path(), b"just some text").expect("write");
-    let refused = Command::new(binary)
-        .arg("inspect")
-        .arg(not_mail.path())
-        .output()
-        .expect("runs");
-    assert_eq!(
-        refused.status.code(),
-        Some(0),
-        "a refusal is a handled outcome"
-    );
-    let report: Value = serde_json::from_slice(&refused.stdout).expect("JSON");
-    assert_eq!(report["valid"], json!(false));
-    assert_eq!(report["reason"], json!("no_calendar"));
+    // A refusal is a handled outcome: exit 0 with the reason. Text with no From field names no
+    // sender (one From, one mailbox, or sender_unauthenticated); with one, it is no_calendar.
+    for (text, reason) in [
+        (&b"From: ann@example.com\r\n\r\njust some text"[..], "no_calendar"),
+        (&b"just some text"[..], "sender_unauthenticated"),
+    ] {
+        let not_an_invite = tempfile::NamedTempFile::new().expect("temp file");
+        std::fs::write(not_an_invite.path(), text).expect("write");
+        let refused = Command::new(binary)
+            .arg("inspect")
+            .arg(not_an_invite.path())
+            .output()
+            .expect("runs");
+        assert_eq!(refused.status.code(), Some(0), "{reason}");
+        let report: Value = serde_json::from_slice(&refused.stdout).expect("JSON");
+        assert_eq!(report["valid"], json!(false));
+        assert_eq!(report["reason"], json!(reason));
+    }
 }
 
 #[test]

@@ -24,7 +24,8 @@ pub struct CalendarPart {
     pub method_param: Option<String>,
 }
 
-/// The headers SES adds that say whether the sender can be trusted.
+/// The headers that say whether the sender can be trusted: SES's verdicts, and how many senders
+/// the message claims.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TrustHeaders {
     pub spam_verdict: Option<String>,
@@ -32,6 +33,27 @@ pub struct TrustHeaders {
     /// The topmost `Authentication-Results`: the one the receiving server (SES) prepended.
     /// Lower ones may have been written by anyone, the sender included.
     pub authentication_results: Option<String>,
+    /// How many From fields the message has.
+    pub from_fields: usize,
+    /// How many mailboxes those From fields name together (groups included).
+    pub from_mailboxes: usize,
+}
+
+/// The headers that say whether answering the sender would feed a loop or be backscatter.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplyHeaders {
+    /// `Auto-Submitted`'s keyword, lower-cased (`no`, `auto-replied`, `auto-generated`, ...).
+    pub auto_submitted: Option<String>,
+    /// `X-Auto-Response-Suppress` is present (Exchange's "do not answer this automatically").
+    pub auto_response_suppress: bool,
+    /// `Return-Path` is the null path `<>`: the message is a bounce.
+    pub null_return_path: bool,
+    /// `List-Id` or `List-Unsubscribe` is present.
+    pub list_headers: bool,
+    /// `Precedence`'s value, lower-cased.
+    pub precedence: Option<String>,
+    /// The message is a delivery or disposition report (`multipart/report`).
+    pub report: bool,
 }
 
 /// What an email holds, as far as routing cares.
@@ -39,6 +61,7 @@ pub struct TrustHeaders {
 pub struct MailContent {
     pub envelope: Envelope,
     pub trust: TrustHeaders,
+    pub reply: ReplyHeaders,
     pub calendars: Vec<CalendarPart>,
     /// A calendar part was over the size limit (it is not in `calendars`).
     pub oversized_calendar: bool,
@@ -52,6 +75,7 @@ pub fn read_mail(raw: &[u8], max_calendar_bytes: usize) -> Option<MailContent> {
     let mut content = MailContent {
         envelope: envelope_of(&message),
         trust: trust_headers_of(&message),
+        reply: reply_headers_of(&message),
         ..MailContent::default()
     };
     collect_calendar_parts(&message, 0, max_calendar_bytes, &mut content);
@@ -98,6 +122,47 @@ fn trust_headers_of(message: &Message<'_>) -> TrustHeaders {
         spam_verdict: raw_header("X-SES-Spam-Verdict"),
         virus_verdict: raw_header("X-SES-Virus-Verdict"),
         authentication_results: raw_header("Authentication-Results"),
+        from_fields: message
+            .headers_raw()
+            .filter(|(header, _)| header.eq_ignore_ascii_case("From"))
+            .count(),
+        from_mailboxes: message.from().map_or(0, |from| from.iter().count()),
+    }
+}
+
+fn reply_headers_of(message: &Message<'_>) -> ReplyHeaders {
+    let raw_header = |name: &str| {
+        message
+            .headers_raw()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    };
+    let has = |name: &str| raw_header(name).is_some();
+    // The first word, without comments: `Auto-Submitted: auto-replied (vacation)`.
+    let keyword = |name: &str| {
+        raw_header(name)
+            .and_then(|value| value.split(['(', ';']).next())
+            .map(|value| value.trim().to_ascii_lowercase())
+            .filter(|value| !value.is_empty())
+    };
+    let null_return_path = raw_header("Return-Path").is_some_and(|value| {
+        value
+            .chars()
+            .all(|c| c.is_whitespace() || c == '<' || c == '>')
+    });
+    let report = message.content_type().is_some_and(|content_type| {
+        content_type.ctype().eq_ignore_ascii_case("multipart")
+            && content_type
+                .subtype()
+                .is_some_and(|sub| sub.eq_ignore_ascii_case("report"))
+    });
+    ReplyHeaders {
+        auto_submitted: keyword("Auto-Submitted"),
+        auto_response_suppress: has("X-Auto-Response-Suppress"),
+        null_return_path,
+        list_headers: has("List-Id") || has("List-Unsubscribe"),
+        precedence: keyword("Precedence"),
+        report,
     }
 }
 

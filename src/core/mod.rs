@@ -32,11 +32,15 @@ impl Default for Limits {
     }
 }
 
-/// How strictly the sender must be authenticated.
+/// How the sender is trusted and answered (DESIGN.md, "Sender trust" and "Who is answered").
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SenderPolicy {
     /// Refuse mail that carries no `Authentication-Results` at all (not from SES).
     pub require_authentication: bool,
+    /// Who may send for an organizer through SENT-BY.
+    pub delegation: itip::sender::Delegation,
+    /// Our drop-box and reply addresses (whole, or a domain): never answered.
+    pub own_addresses: Vec<String>,
 }
 
 /// Everything the core can say about one raw email without any state: what it carries and

@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::itip::answer::ReplyFacts;
 use super::itip::check::CheckedMessage;
 
 /// Why a request was refused or not acted on. The snake_case names are a public contract
@@ -278,6 +279,8 @@ pub struct Envelope {
 pub struct Analysis {
     pub envelope: Envelope,
     pub verdict: Result<CheckedMessage, Refused>,
+    /// What decides whether the sender may be answered (`itip::answer`).
+    pub reply: ReplyFacts,
 }
 
 /// A message refused before the ledger is consulted, and what was read of it.
@@ -325,7 +328,9 @@ impl Analysis {
 
 /// A component's version, ordered as RFC 5546 orders them: SEQUENCE first, then DTSTAMP.
 /// A missing DTSTAMP sorts before any present one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Version {
     pub sequence: u32,
     pub dtstamp: Option<DateTime<Utc>>,
@@ -339,7 +344,24 @@ pub struct EventKey {
     pub recurrence_id: Option<String>,
 }
 
+/// The recurrence id of a UID's owner item: the ledger keeps who owns each UID under the key
+/// (UID, `#owner`), read and guarded with the event's own records. No serialized RECURRENCE-ID
+/// (an [`EventTime`]) starts with `#`.
+pub const OWNER_ITEM: &str = "#owner";
+
 impl EventKey {
+    /// The key of `uid`'s owner item (see [`OWNER_ITEM`]).
+    pub fn owner_of(uid: &str) -> EventKey {
+        EventKey {
+            uid: uid.to_owned(),
+            recurrence_id: Some(OWNER_ITEM.to_owned()),
+        }
+    }
+
+    pub fn is_owner_item(&self) -> bool {
+        self.recurrence_id.as_deref() == Some(OWNER_ITEM)
+    }
+
     pub fn new(uid: &str, recurrence_id: Option<&EventTime>) -> EventKey {
         EventKey {
             uid: uid.to_owned(),
@@ -470,6 +492,9 @@ pub struct Decision {
     pub reason: Option<Reason>,
     pub notify_sender: bool,
     pub transitions: Vec<Transition>,
+    /// The UID has no owner yet and this message makes an event of it: its organizer becomes
+    /// the owner, written (on condition that there still is none) in the same commit.
+    pub claims_owner: Option<String>,
 }
 
 impl Decision {
@@ -479,6 +504,7 @@ impl Decision {
             reason: Some(reason),
             notify_sender: reason.notify_sender(),
             transitions: Vec::new(),
+            claims_owner: None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! iCalendar parsers do.
 
 use chrono::{DateTime, TimeZone, Utc};
+use invite_router::core::itip::answer::ReplyFacts;
 use invite_router::core::itip::check::CheckedMessage;
 use invite_router::core::model::{
     Analysis, Attendee, Envelope, EventComponent, EventTime, Method, Organizer, Reason, Refused,
@@ -70,6 +71,7 @@ pub fn message(
             message_id: Some(message_id.into()),
         },
         verdict: Ok(CheckedMessage::new(Some(method), events).expect("a well-formed message")),
+        reply: ReplyFacts::default(),
     }
 }
 
@@ -100,5 +102,6 @@ pub fn refused(reason: Reason, sender: &str, message_id: &str) -> Analysis {
             method: None,
             events: Vec::new(),
         }),
+        reply: ReplyFacts::default(),
     }
 }

@@ -6,16 +6,16 @@
 //! `rules` (the owner on record); `spam`, `virus` and `sender_unauthenticated` are `sender`'s.
 //!
 //! Parse, don't validate: [`CheckedMessage`] can only be built here, and only from a message with
-//! METHOD REQUEST or CANCEL, at least one component, one UID shared by every component, and one
-//! component per (UID, RECURRENCE-ID). The rules take nothing else, so they need no guard.
+//! METHOD REQUEST or CANCEL, at least one component, one UID and one ORGANIZER shared by every
+//! component, and one component per (UID, RECURRENCE-ID). The rules take nothing else, so they
+//! need no guard.
 
-use std::collections::BTreeSet;
-
+use super::answer::ReplyFacts;
 use super::copies::{CopiesError, ItipMessage, merge_copies};
-use super::sender::{may_speak_for, trust_verdict};
+use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
 use crate::core::calendar::event::CalendarLimits;
 use crate::core::mime::MailContent;
-use crate::core::model::{Analysis, Envelope, EventComponent, EventKey, Method, Reason, Refused};
+use crate::core::model::{Analysis, Envelope, EventComponent, Method, Reason, Refused};
 use crate::core::{Limits, SenderPolicy};
 
 /// The two methods the rules act on.
@@ -30,6 +30,7 @@ pub enum Action {
 pub struct CheckedMessage {
     action: Action,
     uid: String,
+    organizer: String,
     events: Vec<EventComponent>,
 }
 
@@ -47,19 +48,25 @@ impl CheckedMessage {
         let action = supported_method(method.as_ref())?;
         every_component_has_uid(&events)?;
         uids_agree(&events)?;
+        one_organizer(&events)?;
         one_component_per_key(&events)?;
         Ok(CheckedMessage::trusted(action, events))
     }
 
     /// Only after the structural checks passed.
     fn trusted(action: Action, events: Vec<EventComponent>) -> CheckedMessage {
-        let uid = events
-            .first()
+        let first = events.first();
+        let uid = first
             .and_then(|event| event.uid.clone())
+            .unwrap_or_default();
+        let organizer = first
+            .and_then(|event| event.organizer.as_ref())
+            .map(|organizer| organizer.address.clone())
             .unwrap_or_default();
         CheckedMessage {
             action,
             uid,
+            organizer,
             events,
         }
     }
@@ -80,6 +87,11 @@ impl CheckedMessage {
         &self.uid
     }
 
+    /// The ORGANIZER address every component shares (lower-case).
+    pub fn organizer(&self) -> &str {
+        &self.organizer
+    }
+
     /// At least one; each with this UID and its own RECURRENCE-ID.
     pub fn events(&self) -> &[EventComponent] {
         &self.events
@@ -97,6 +109,7 @@ pub fn check(
     let unread = |reason| Analysis {
         envelope: Envelope::default(),
         verdict: Err(Refused::bare(reason)),
+        reply: ReplyFacts::default(),
     };
     if let Err(reason) = within_limits(email_bytes <= limits.max_email_bytes) {
         return unread(reason);
@@ -106,8 +119,14 @@ pub fn check(
     };
     // Spam, virus and authentication verdicts win over anything the content says: either makes
     // the rest moot, and neither may be answered.
-    let trust_refusal = trust_verdict(&mail.trust, policy);
-    let content = check_content(&mail, limits);
+    let sender = mail.envelope.sender.as_deref();
+    let trust_refusal = trust_verdict(&mail.trust, sender, policy);
+    let reply = ReplyFacts {
+        authentication: authentication(&mail.trust, sender),
+        headers: mail.reply.clone(),
+        has_calendar: !mail.calendars.is_empty() || mail.oversized_calendar,
+    };
+    let content = check_content(&mail, limits, &policy.delegation);
     let verdict = match (trust_refusal, content) {
         (None, content) => content,
         (Some(reason), Ok(checked)) => Err(Refused {
@@ -120,11 +139,16 @@ pub fn check(
     Analysis {
         envelope: mail.envelope,
         verdict,
+        reply,
     }
 }
 
 /// The calendar content, in the table's order. A refusal keeps whatever could be read.
-fn check_content(mail: &MailContent, limits: &Limits) -> Result<CheckedMessage, Refused> {
+fn check_content(
+    mail: &MailContent,
+    limits: &Limits,
+    delegation: &Delegation,
+) -> Result<CheckedMessage, Refused> {
     let unread = |reason| Refused::bare(reason);
     within_limits(!mail.too_many_calendars && !mail.oversized_calendar).map_err(unread)?;
     has_calendar(!mail.calendars.is_empty()).map_err(unread)?;
@@ -150,7 +174,8 @@ fn check_content(mail: &MailContent, limits: &Limits) -> Result<CheckedMessage, 
     };
     let structural = every_component_has_uid(&message.events)
         .and_then(|()| uids_agree(&message.events))
-        .and_then(|()| every_organizer_is_the_sender(&message.events, mail))
+        .and_then(|()| one_organizer(&message.events))
+        .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, mail, delegation))
         .and_then(|()| one_component_per_key(&message.events));
     match structural {
         Ok(()) => Ok(CheckedMessage::trusted(action, message.events)),
@@ -214,40 +239,52 @@ fn uids_agree(events: &[EventComponent]) -> Result<(), Reason> {
     }
 }
 
-/// `sender_not_organizer` (stateless half): the From address is neither the ORGANIZER nor its
-/// SENT-BY delegate, for some component. A component without ORGANIZER speaks with the message's
-/// primary organizer (the master's, else the first component's).
-fn every_organizer_is_the_sender(
+/// `sender_not_organizer` (stateless half): a component without ORGANIZER, components with
+/// different ORGANIZERs, or a From address that is neither the ORGANIZER nor a SENT-BY delegate
+/// the delegation policy allows. The stateful half (the owner of the UID) is in `rules`.
+fn one_organizer(events: &[EventComponent]) -> Result<(), Reason> {
+    let mut organizers = events
+        .iter()
+        .map(|event| event.organizer.as_ref().map(|organizer| &organizer.address));
+    match organizers.next() {
+        // No component at all is a malformed calendar, said by `one_component_per_key`.
+        None => Ok(()),
+        Some(Some(first)) if organizers.all(|other| other == Some(first)) => Ok(()),
+        _ => Err(not_the_organizer()),
+    }
+}
+
+fn the_sender_speaks_for_the_organizer(
     events: &[EventComponent],
     mail: &MailContent,
+    delegation: &Delegation,
 ) -> Result<(), Reason> {
     let sender = mail.envelope.sender.as_deref();
-    let primary_organizer = events
-        .iter()
-        .find(|event| event.recurrence_id.is_none())
-        .or_else(|| events.first())
-        .and_then(|event| event.organizer.as_ref());
-    if events
-        .iter()
-        .all(|event| may_speak_for(sender, event.organizer.as_ref().or(primary_organizer)))
-    {
+    let speaks = events.iter().all(|event| {
+        event
+            .organizer
+            .as_ref()
+            .is_some_and(|organizer| may_speak_for(sender, organizer, delegation))
+    });
+    if speaks {
         Ok(())
     } else {
-        Err(Reason::SenderNotOrganizer)
+        Err(not_the_organizer())
     }
+}
+
+pub(super) fn not_the_organizer() -> Reason {
+    Reason::SenderNotOrganizer
 }
 
 /// `malformed_calendar` (structure): at least one component, and at most one per
 /// (UID, RECURRENCE-ID). Two for one key would be two writes conditioned on the same read: the
 /// second always loses its condition and the message would be retried forever.
 fn one_component_per_key(events: &[EventComponent]) -> Result<(), Reason> {
-    let mut keys = BTreeSet::new();
-    let distinct = events.iter().all(|event| {
-        keys.insert(EventKey::new(
-            event.uid.as_deref().unwrap_or_default(),
-            event.recurrence_id.as_ref(),
-        ))
-    });
+    // The UIDs agree already, so a key is told apart by its RECURRENCE-ID alone.
+    let mut recurrence_ids: Vec<_> = events.iter().map(|event| event.recurrence_id).collect();
+    recurrence_ids.sort_unstable();
+    let distinct = recurrence_ids.windows(2).all(|pair| pair[0] != pair[1]);
     if distinct && !events.is_empty() {
         Ok(())
     } else {
@@ -295,6 +332,18 @@ mod tests {
         }
     }
 
+    fn without_organizer(mut event: EventComponent) -> EventComponent {
+        event.organizer = None;
+        event
+    }
+
+    fn organized_by(mut event: EventComponent, address: &str) -> EventComponent {
+        if let Some(organizer) = event.organizer.as_mut() {
+            organizer.address = address.to_owned();
+        }
+        event
+    }
+
     #[test]
     fn a_checked_message_has_a_supported_method_one_uid_and_one_component_per_key() {
         let ok = || component(Some("u1"), None);
@@ -329,6 +378,19 @@ mod tests {
                 Reason::MalformedCalendar,
             ),
             (Some(Method::Request), Vec::new(), Reason::MalformedCalendar),
+            (
+                Some(Method::Request),
+                vec![ok(), without_organizer(component(Some("u1"), Some(8)))],
+                Reason::SenderNotOrganizer,
+            ),
+            (
+                Some(Method::Cancel),
+                vec![
+                    ok(),
+                    organized_by(component(Some("u1"), Some(8)), "bob@example.com"),
+                ],
+                Reason::SenderNotOrganizer,
+            ),
         ];
         for (method, events, reason) in cases {
             assert_eq!(
@@ -345,6 +407,7 @@ mod tests {
         assert_eq!(checked.action(), Action::Cancel);
         assert_eq!(checked.method(), &Method::Cancel);
         assert_eq!(checked.uid(), "u1");
+        assert_eq!(checked.organizer(), "alice@example.com");
         assert_eq!(checked.events().len(), 2);
     }
 

@@ -8,7 +8,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use super::check::{Action, CheckedMessage, malformed};
+use super::check::{Action, CheckedMessage, malformed, not_the_organizer};
 use crate::core::model::{
     Decision, EventComponent, EventKey, Reason, RecordState, RecordStatus, Route, Transition,
 };
@@ -18,6 +18,15 @@ use crate::core::model::{
 /// `ledger` holds the current record for each component key (uid, recurrence_id) and, for
 /// occurrences, for the series key (uid, None). A key absent from the map has no record.
 pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>) -> Decision {
+    // Ownership is per UID: once a UID has an owner, every message for it, for any
+    // RECURRENCE-ID, must come from the owner's side, whatever records exist. The check has
+    // already tied the sender to the message's ORGANIZER.
+    let owner = ledger
+        .get(&EventKey::owner_of(message.uid()))
+        .and_then(|item| item.organizer.as_deref());
+    if owner.is_some_and(|owner| !same_address(owner, message.organizer())) {
+        return Decision::refused(not_the_organizer());
+    }
     let mut transitions = Vec::with_capacity(message.events().len());
     for (index, event) in message.events().iter().enumerate() {
         let key = EventKey::new(message.uid(), event.recurrence_id.as_ref());
@@ -25,7 +34,7 @@ pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>
         // A message is accepted or refused as a whole: one component the sender does not own
         // refuses all of it, so nothing is written or published for the others either.
         if transition.route == Route::Invalid {
-            return Decision::refused(Reason::SenderNotOrganizer);
+            return Decision::refused(not_the_organizer());
         }
         transitions.push(transition);
     }
@@ -41,6 +50,14 @@ pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>
                 .find(|transition| transition.key.recurrence_id.is_none())
         })
         .or_else(|| transitions.first());
+    // The first message that makes an event of the UID fixes its owner; a tombstone alone does
+    // not (a stranger's CANCEL of an unknown UID must not claim it).
+    let makes_an_event = transitions.iter().any(|transition| {
+        transition.new_state.as_ref().is_some_and(|state| {
+            matches!(state.status, RecordStatus::Active | RecordStatus::Cancelled)
+        })
+    });
+    let claims_owner = (owner.is_none() && makes_an_event).then(|| message.organizer().to_owned());
     match chosen {
         Some(chosen) => Decision {
             route: chosen.route,
@@ -48,6 +65,7 @@ pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>
             // Only refusals are answered; an ignored CANCEL is not the sender's mistake to fix.
             notify_sender: false,
             transitions,
+            claims_owner,
         },
         // A checked message has at least one component; kept total rather than panicking.
         None => Decision::refused(malformed()),
@@ -109,7 +127,7 @@ fn judge(
         RecordStatus::Active | RecordStatus::Cancelled
     ) && owned_by_someone_else(record, organizer)
     {
-        return outcome.no_write(Route::Invalid, Some(Reason::SenderNotOrganizer));
+        return outcome.no_write(Route::Invalid, Some(not_the_organizer()));
     }
 
     match event.version().cmp(&record.version) {
@@ -822,31 +840,6 @@ mod tests {
         assert_eq!(
             written.and_then(|state| state.organizer),
             Some(ALICE.to_owned())
-        );
-    }
-
-    #[test]
-    fn a_component_without_organizer_keeps_the_organizer_on_record() {
-        let decision = decide_one(
-            Method::Cancel,
-            component(None, version(2, None), None),
-            &[(
-                key(None),
-                record(RecordStatus::Active, version(1, None), Some(ALICE)),
-            )],
-        );
-        assert_eq!(decision.route, Route::Cancel);
-        let written = decision
-            .transitions
-            .first()
-            .and_then(|t| t.new_state.clone());
-        assert_eq!(
-            written,
-            Some(record(
-                RecordStatus::Cancelled,
-                version(2, None),
-                Some(ALICE)
-            ))
         );
     }
 
