@@ -367,7 +367,10 @@ fn inspect_command_exit_codes() {
     // A refusal is a handled outcome: exit 0 with the reason. Text with no From field names no
     // sender (one From, one mailbox, or sender_unauthenticated); with one, it is no_calendar.
     for (text, reason) in [
-        (&b"From: ann@example.com\r\n\r\njust some text"[..], "no_calendar"),
+        (
+            &b"From: ann@example.com\r\n\r\njust some text"[..],
+            "no_calendar",
+        ),
         (&b"just some text"[..], "sender_unauthenticated"),
     ] {
         let not_an_invite = tempfile::NamedTempFile::new().expect("temp file");

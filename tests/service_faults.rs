@@ -195,8 +195,9 @@ async fn a_clean_life_cycle_routes_every_email() {
     assert_eq!(series.revision, 3, "create, update, cancel");
     assert_eq!(series.last_source_key.as_deref(), Some("cancel"));
     assert!(records.values().all(|record| record.outbox.is_none()));
-    let (owners, events): (Vec<_>, Vec<_>) =
-        records.values().partition(|record| record.key.is_owner_item());
+    let (owners, events): (Vec<_>, Vec<_>) = records
+        .values()
+        .partition(|record| record.key.is_owner_item());
     assert_eq!(events.len(), 3, "series, one occurrence, the other event");
     assert_eq!(owners.len(), 2, "one owner item per UID");
     assert!(

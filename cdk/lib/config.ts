@@ -8,6 +8,9 @@ import * as path from 'node:path';
 export const STAGES = ['dev', 'stg', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
 
+export const DELEGATIONS = ['same-domain', 'listed', 'off'] as const;
+export type Delegation = (typeof DELEGATIONS)[number];
+
 export interface InviteRouterConfig {
   /** dev, stg or prod: names the stack and decides whether data survives `cdk destroy`. */
   readonly stage: Stage;
@@ -42,6 +45,10 @@ export interface InviteRouterConfig {
   readonly maxCalendarBytes: number;
   /** Refuse mail without SES authentication results (REQUIRE_AUTHENTICATION). */
   readonly requireAuthentication: boolean;
+  /** Who may send for an organizer through SENT-BY (DELEGATION). */
+  readonly delegation: Delegation;
+  /** With delegation "listed": `organizer=delegate` pairs (DELEGATES). */
+  readonly delegates: string[];
   /** RUST_LOG filter for the function's tracing subscriber. */
   readonly rustLog: string;
   /** Alarm when the oldest intake message is older than this. */
@@ -124,6 +131,23 @@ export function readConfig(
     problems.push(`existingReceiptRuleSetName: "${existingReceiptRuleSetName}" is not a valid rule set name`);
   }
 
+  const delegationRaw = field.string('delegation', 'same-domain');
+  const delegation = (DELEGATIONS as readonly string[]).includes(delegationRaw)
+    ? (delegationRaw as Delegation)
+    : undefined;
+  if (delegation === undefined) {
+    problems.push(`delegation: must be one of ${DELEGATIONS.join(', ')}, got "${delegationRaw}"`);
+  }
+  const delegates = field.list('delegates', []);
+  for (const pair of delegates) {
+    if (!/^[^@\s=;,]+@[^@\s=;,]+=[^@\s=;,]+@[^@\s=;,]+$/.test(pair)) {
+      problems.push(`delegates: "${pair}" is not organizer@domain=delegate@domain`);
+    }
+  }
+  if (delegates.length > 0 && delegation !== 'listed') {
+    problems.push('delegates: only read with delegation "listed"; set it, or drop the pairs');
+  }
+
   const alarmEmail = field.optionalString('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     problems.push(`alarmEmail: "${alarmEmail}" is not an email address`);
@@ -149,6 +173,8 @@ export function readConfig(
     maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
     maxCalendarBytes: field.integer('maxCalendarBytes', 512 * 1024, 1, 40 * 1024 * 1024),
     requireAuthentication: field.boolean('requireAuthentication', true),
+    delegation: delegation ?? 'same-domain',
+    delegates,
     rustLog: field.string('rustLog', 'info'),
     oldestMessageAlarmSeconds: field.integer('oldestMessageAlarmSeconds', 900, 60, 1209600),
     alarmEmail,

@@ -298,6 +298,10 @@ export class InviteRouterStack extends Stack {
         MAX_EMAIL_BYTES: String(config.maxEmailBytes),
         MAX_CALENDAR_BYTES: String(config.maxCalendarBytes),
         REQUIRE_AUTHENTICATION: String(config.requireAuthentication),
+        DELEGATION: config.delegation,
+        // The drop-box addresses are never answered: a reply there would loop back to us.
+        DROPBOX_ADDRESSES: config.recipients.join(','),
+        ...(config.delegates.length > 0 ? { DELEGATES: config.delegates.join(';') } : {}),
         RUST_LOG: config.rustLog,
       },
     });

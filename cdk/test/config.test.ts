@@ -38,6 +38,8 @@ describe('readConfig', () => {
       maxEmailBytes: 10 * 1024 * 1024,
       maxCalendarBytes: 512 * 1024,
       requireAuthentication: true,
+      delegation: 'same-domain',
+      delegates: [],
       rustLog: 'info',
       oldestMessageAlarmSeconds: 900,
       alarmEmail: undefined,

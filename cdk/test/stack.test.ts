@@ -268,8 +268,29 @@ describe('the function', () => {
       MAX_EMAIL_BYTES: '10485760',
       MAX_CALENDAR_BYTES: '524288',
       REQUIRE_AUTHENTICATION: 'true',
+      DELEGATION: 'same-domain',
+      DROPBOX_ADDRESSES: 'create@example.com',
       RUST_LOG: 'info',
     });
+  });
+
+  test('the delegation policy and its pairs come from context; the drop boxes from recipients', () => {
+    synth({
+      delegation: 'listed',
+      delegates: 'boss@corp.example=assistant@corp.example,ceo@corp.example=pa@agency.example',
+      recipients: 'create@invites.example.org,invites.example.com',
+    }).template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          DELEGATION: 'listed',
+          DELEGATES: 'boss@corp.example=assistant@corp.example;ceo@corp.example=pa@agency.example',
+          DROPBOX_ADDRESSES: 'create@invites.example.org,invites.example.com',
+        }),
+      },
+    });
+    assert.throws(() => synth({ delegation: 'anyone' }), /delegation: must be one of same-domain, listed, off/);
+    assert.throws(() => synth({ delegation: 'listed', delegates: 'boss' }), /delegates: "boss" is not/);
+    assert.throws(() => synth({ delegates: 'a@x.example=b@x.example' }), /only read with delegation "listed"/);
   });
 
   test('limits, the sender policy and the log filter come from context', () => {

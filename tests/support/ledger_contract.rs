@@ -190,4 +190,60 @@ pub async fn check<L: Ledger>(ledger: &L) {
     );
     assert_eq!(read[1], Some(record(&other, 1, 4, None)));
     assert_eq!(read[2], None, "a check creates nothing");
+
+    owner_items(ledger).await;
+}
+
+/// Who owns a UID is an item of its own, read with the event's records and guarded in the same
+/// commit: two first messages for one UID from different organizers cannot both claim it, and a
+/// commit judged against "no owner yet" loses once someone has claimed it.
+async fn owner_items<L: Ledger>(ledger: &L) {
+    let owner = EventKey::owner_of("owned-uid");
+    let occurrence = EventKey {
+        uid: "owned-uid".into(),
+        recurrence_id: Some("2026-12-08T15:00:00Z".into()),
+    };
+    let series = EventKey::new("owned-uid", None);
+    let claim = |organizer: &str, revision| {
+        let mut item = record(&owner, revision, 0, None);
+        item.state.organizer = Some(organizer.into());
+        item
+    };
+    let keys = [owner.clone(), series.clone(), occurrence.clone()];
+    assert_eq!(ledger.read(&keys).await.unwrap(), vec![None, None, None]);
+
+    // The organizer's first message touched one occurrence only: it claims the UID with it.
+    let first = [
+        write(None, record(&occurrence, 1, 1, None)),
+        write(None, claim("alice@example.com", 1)),
+    ];
+    assert_eq!(
+        ledger.commit(&first, &[]).await.unwrap(),
+        CommitOutcome::Committed
+    );
+    // A stranger's master read the UID as unowned before that commit: its claim loses.
+    let strangers = [
+        write(None, record(&series, 1, 1, None)),
+        write(None, claim("mallory@evil.example", 1)),
+    ];
+    assert_eq!(
+        ledger.commit(&strangers, &[]).await.unwrap(),
+        CommitOutcome::Conflict
+    );
+    // So does a commit that did not claim but was judged against "no owner" (a revision check).
+    let unclaimed = RevisionCheck {
+        key: owner.clone(),
+        expected_revision: None,
+    };
+    assert_eq!(
+        ledger
+            .commit(&[write(None, record(&series, 1, 1, None))], &[unclaimed])
+            .await
+            .unwrap(),
+        CommitOutcome::Conflict
+    );
+    let read = ledger.read(&keys).await.unwrap();
+    assert_eq!(read[0], Some(claim("alice@example.com", 1)));
+    assert_eq!(read[1], None, "nothing of the stranger's was written");
+    assert!(read[0].as_ref().unwrap().key.is_owner_item());
 }

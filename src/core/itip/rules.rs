@@ -661,6 +661,165 @@ mod tests {
         );
     }
 
+    // ---- the ownership dimension (issue 8) -----------------------------------------------------
+
+    /// Who owns the UID: no owner item (a new UID, or a ledger written before owner items), the
+    /// sender's organizer, or someone else.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Owner {
+        Nobody,
+        Alice,
+        Bob,
+    }
+
+    /// How the ledger knows the UID: by its series record, only by one occurrence (rid 8), or not.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Known {
+        ViaSeries,
+        ViaOccurrenceOnly,
+        Unknown,
+    }
+
+    /// Which component the message carries: the master, the known occurrence, another one.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    enum Part {
+        Master,
+        Occurrence8,
+        Occurrence15,
+    }
+
+    /// The route each (how known, method, component) takes when the UID is the sender's or has
+    /// no owner; a UID owned by someone else refuses every one of them.
+    #[rustfmt::skip]
+    fn ownership_base() -> Vec<((Known, M, Part), Route)> {
+        use Known::{Unknown, ViaOccurrenceOnly as OCC_ONLY, ViaSeries as BY_SERIES};
+        use Part::{Master, Occurrence15 as RID15, Occurrence8 as RID8};
+        vec![
+            ((BY_SERIES, REQUEST, Master), Route::Update),
+            ((BY_SERIES, REQUEST, RID8), Route::Update),
+            ((BY_SERIES, REQUEST, RID15), Route::Update),
+            ((BY_SERIES, CANCEL, Master), Route::Cancel),
+            ((BY_SERIES, CANCEL, RID8), Route::Cancel),
+            ((BY_SERIES, CANCEL, RID15), Route::Cancel),
+            ((OCC_ONLY, REQUEST, Master), Route::Create),
+            ((OCC_ONLY, REQUEST, RID8), Route::Update),
+            ((OCC_ONLY, REQUEST, RID15), Route::Create),
+            ((OCC_ONLY, CANCEL, Master), Route::Ignored),
+            ((OCC_ONLY, CANCEL, RID8), Route::Cancel),
+            ((OCC_ONLY, CANCEL, RID15), Route::Ignored),
+            ((Unknown, REQUEST, Master), Route::Create),
+            ((Unknown, REQUEST, RID8), Route::Create),
+            ((Unknown, REQUEST, RID15), Route::Create),
+            ((Unknown, CANCEL, Master), Route::Ignored),
+            ((Unknown, CANCEL, RID8), Route::Ignored),
+            ((Unknown, CANCEL, RID15), Route::Ignored),
+        ]
+    }
+
+    fn ownership_case(
+        owner: Owner,
+        known: Known,
+        method: M,
+        part: Part,
+    ) -> (CheckedMessage, BTreeMap<EventKey, RecordState>) {
+        let owner_address = match owner {
+            Owner::Nobody | Owner::Alice => ALICE,
+            Owner::Bob => "bob@example.com",
+        };
+        let on_record = |at| record(RecordStatus::Active, at, Some(owner_address));
+        let mut ledger = BTreeMap::new();
+        if owner != Owner::Nobody {
+            ledger.insert(EventKey::owner_of(UID), on_record(version(0, None)));
+        }
+        match known {
+            Known::ViaSeries => {
+                ledger.insert(key(None), on_record(version(1, Some(10))));
+            }
+            Known::ViaOccurrenceOnly => {
+                ledger.insert(key(rid(8)), on_record(version(1, Some(10))));
+            }
+            Known::Unknown => {}
+        }
+        let recurrence_id = match part {
+            Part::Master => None,
+            Part::Occurrence8 => rid(8),
+            Part::Occurrence15 => rid(15),
+        };
+        let method = match method {
+            M::Request => Method::Request,
+            M::Cancel => Method::Cancel,
+        };
+        let event = component(recurrence_id, version(2, Some(9)), Some(ALICE));
+        (message(method, vec![event]), ledger)
+    }
+
+    #[test]
+    fn ownership_table() {
+        let mut problems = Vec::new();
+        for ((known, method, part), base) in ownership_base() {
+            for owner in [Owner::Nobody, Owner::Alice, Owner::Bob] {
+                let (message, ledger) = ownership_case(owner, known, method, part);
+                let decision = decide(&message, &ledger);
+                let (route, claims) = match owner {
+                    Owner::Bob => (Route::Invalid, None),
+                    Owner::Alice => (base, None),
+                    // The first message that makes an event of the UID claims it; an ignored
+                    // CANCEL (a tombstone) does not.
+                    Owner::Nobody => (base, (base != Route::Ignored).then(|| ALICE.to_owned())),
+                };
+                let reason = match route {
+                    Route::Invalid => Some(Reason::SenderNotOrganizer),
+                    Route::Ignored => Some(Reason::UnknownEvent),
+                    _ => None,
+                };
+                if (decision.route, decision.reason, &decision.claims_owner)
+                    != (route, reason, &claims)
+                {
+                    problems.push(format!(
+                        "{owner:?} {known:?} {method:?} {part:?}: got {:?}/{:?} claims {:?}, \
+                         want {route:?}/{reason:?} claims {claims:?}",
+                        decision.route, decision.reason, decision.claims_owner
+                    ));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{}", problems.join("\n"));
+    }
+
+    #[test]
+    fn ownership_table_is_complete() {
+        let rows: Vec<(Known, M, Part)> =
+            ownership_base().into_iter().map(|(row, _)| row).collect();
+        let mut want = Vec::new();
+        for known in [Known::ViaSeries, Known::ViaOccurrenceOnly, Known::Unknown] {
+            for method in [REQUEST, CANCEL] {
+                for part in [Part::Master, Part::Occurrence8, Part::Occurrence15] {
+                    want.push((known, method, part));
+                }
+            }
+        }
+        for combination in &want {
+            let count = rows.iter().filter(|row| *row == combination).count();
+            assert_eq!(count, 1, "{combination:?} appears {count} times");
+        }
+        assert_eq!(rows.len(), want.len());
+    }
+
+    #[test]
+    fn the_owner_compares_whatever_the_letter_case() {
+        let (message, mut ledger) =
+            ownership_case(Owner::Alice, Known::ViaSeries, REQUEST, Part::Master);
+        ledger.insert(
+            EventKey::owner_of(UID),
+            record(
+                RecordStatus::Active,
+                version(0, None),
+                Some("Alice@Example.COM"),
+            ),
+        );
+        assert_eq!(decide(&message, &ledger).route, Route::Update);
+    }
+
     // ---- ownership ----------------------------------------------------------------------------
 
     fn decide_one(
