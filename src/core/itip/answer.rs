@@ -69,7 +69,10 @@ pub fn may_answer(
     if !reason.notify_sender() {
         return Err(NoReply::ReasonNotTold);
     }
-    let Some((local, domain)) = sender.and_then(|sender| sender.rsplit_once('@')) else {
+    let Some((local, domain)) = sender
+        .and_then(|sender| sender.rsplit_once('@'))
+        .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
+    else {
         return Err(NoReply::NoSender);
     };
     match facts.authentication {
@@ -197,6 +200,7 @@ mod tests {
         let cases: Vec<(Option<&str>, ReplyFacts, NoReply)> = vec![
             (None, facts(|_| {}), NoReply::NoSender),
             (Some("no-at-sign"), facts(|_| {}), NoReply::NoSender),
+            (Some("@evil.example"), facts(|_| {}), NoReply::NoSender),
             (
                 ORGANIZER,
                 facts(|f| f.authentication = Authentication::Failed),

@@ -78,31 +78,15 @@ pub fn authentication(trust: &TrustHeaders, from: Option<&str>) -> Authenticatio
     let from_domain = from.and_then(domain_of);
     let from_domain = from_domain.as_deref();
     let mut aligned_pass = false;
-    // The first element is the authserv-id; each later one is `method=result property...`.
-    for resinfo in strip_comments(results).split(';').skip(1) {
-        let mut words = resinfo.split_whitespace();
-        let Some((method, result)) = words.next().and_then(|word| word.split_once('=')) else {
-            continue;
-        };
-        let passed = result.eq_ignore_ascii_case("pass");
-        let method = method.to_ascii_lowercase();
-        match method.as_str() {
-            "dmarc" if passed => return Authentication::Aligned,
-            "dmarc" if result.eq_ignore_ascii_case("fail") => return Authentication::Failed,
-            "spf" | "dkim" if passed => {
-                let identifiers: &[&str] = if method == "spf" {
-                    &["smtp.mailfrom", "smtp.mail"]
-                } else {
-                    &["header.d", "header.i"]
-                };
-                aligned_pass |= words.clone().any(|property| {
-                    property.split_once('=').is_some_and(|(name, value)| {
-                        identifiers
-                            .iter()
-                            .any(|wanted| name.eq_ignore_ascii_case(wanted))
-                            && aligned(domain_of(value).as_deref(), from_domain)
-                    })
-                });
+    for result in method_results(&strip_comments(results)) {
+        match (result.method.as_str(), result.result.as_str()) {
+            ("dmarc", "pass") => return Authentication::Aligned,
+            ("dmarc", "fail") => return Authentication::Failed,
+            ("spf" | "dkim", "pass") => {
+                aligned_pass |= result
+                    .identities
+                    .iter()
+                    .any(|identity| aligned(domain_of(identity).as_deref(), from_domain));
             }
             _ => {}
         }
@@ -112,6 +96,55 @@ pub fn authentication(trust: &TrustHeaders, from: Option<&str>) -> Authenticatio
     } else {
         Authentication::Failed
     }
+}
+
+/// One `method=result`, lower-case, and the identities it vouches for.
+struct MethodResult {
+    method: String,
+    result: String,
+    identities: Vec<String>,
+}
+
+/// The method results of an `Authentication-Results` value (comments already removed). The first
+/// element is the authserv-id. RFC 8601 puts properties after the result (`spf=pass
+/// smtp.mailfrom=a@example.com`); SES writes them as elements of their own after it (`spf=pass
+/// client-ip=192.0.2.1; envelope-from=a@example.com; helo=...;`), so an element that names no
+/// method belongs to the method before it.
+fn method_results(results: &str) -> Vec<MethodResult> {
+    const IDENTITIES: [&str; 5] = [
+        "smtp.mailfrom",
+        "smtp.mail",
+        "envelope-from",
+        "header.d",
+        "header.i",
+    ];
+    let mut methods: Vec<MethodResult> = Vec::new();
+    for element in results.split(';').skip(1) {
+        for (index, word) in element.split_whitespace().enumerate() {
+            let Some((name, value)) = word.split_once('=') else {
+                continue;
+            };
+            let name = name.to_ascii_lowercase();
+            if index == 0 && is_method(&name) {
+                methods.push(MethodResult {
+                    method: name,
+                    result: value.to_ascii_lowercase(),
+                    identities: Vec::new(),
+                });
+            } else if IDENTITIES.contains(&name.as_str())
+                && let Some(current) = methods.last_mut()
+            {
+                current.identities.push(value.to_owned());
+            }
+        }
+    }
+    methods
+}
+
+/// RFC 8601 method names are plain tokens; properties are `ptype.property`; the rest are the
+/// elements SES writes after its SPF result.
+fn is_method(name: &str) -> bool {
+    !name.contains('.') && !matches!(name, "client-ip" | "envelope-from" | "helo")
 }
 
 /// Drops `( ... )` comments, which may nest and may contain `;` or `=`.
@@ -319,6 +352,27 @@ mod tests {
             Some("amazonses.com; dkim=pass header.d=mail.corp.co.uk; dmarc=none"),
         );
         assert_eq!(authentication(&same, from), Authentication::Aligned);
+    }
+
+    #[test]
+    fn ses_writes_the_envelope_from_as_an_element_of_its_own() {
+        let ses = |envelope_from: &str| {
+            format!(
+                "amazonses.com; spf=pass (spf: domain of x designates 192.0.2.1 as permitted sender) client-ip=192.0.2.1; envelope-from={envelope_from}; helo=mail.example.net; dkim=none; dmarc=none header.from=example.com;"
+            )
+        };
+        assert_eq!(verdict(&ses("bounces@mail.example.com")), None);
+        assert_eq!(
+            verdict(&ses("mallory@evil.example")),
+            Some(Reason::SenderUnauthenticated)
+        );
+        // helo is not an identity SPF vouches for.
+        assert_eq!(
+            verdict(
+                "amazonses.com; spf=pass client-ip=192.0.2.1; envelope-from=x@evil.example; helo=example.com; dmarc=none"
+            ),
+            Some(Reason::SenderUnauthenticated)
+        );
     }
 
     #[test]
