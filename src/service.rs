@@ -362,6 +362,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         let message = rejected_message(
             sender,
             reason,
+            &analysis.envelope,
             source_info(analysis, source.bucket.as_deref(), &source.key),
         );
         let body = encode(&message)?;

@@ -7,9 +7,10 @@
 use sha2::{Digest, Sha256};
 
 use super::model::{
-    Analysis, EventComponent, EventKey, EventMessage, Method, Reason, RejectedMessage, Route,
-    SCHEMA_VERSION, SourceInfo,
+    Analysis, Envelope, EventComponent, EventKey, EventMessage, Method, REJECTED_SCHEMA_VERSION,
+    Reason, RejectedMessage, Route, SCHEMA_VERSION, SourceInfo,
 };
+use super::reply::pick_language;
 
 /// Descriptions longer than this are cut in the published copy: SNS refuses messages over
 /// 256 KiB, and a message that can never be published would block its event's outbox forever.
@@ -94,15 +95,23 @@ pub fn event_attributes(route: Route, method: &Method) -> Vec<(String, String)> 
     ]
 }
 
-/// The message telling `sender` why their email was refused.
-pub fn rejected_message(sender: &str, reason: Reason, source: SourceInfo) -> RejectedMessage {
+/// The message telling `sender` why their email was refused, in the language their mail asked
+/// for where a reply template exists.
+pub fn rejected_message(
+    sender: &str,
+    reason: Reason,
+    envelope: &Envelope,
+    source: SourceInfo,
+) -> RejectedMessage {
     RejectedMessage {
-        schema_version: SCHEMA_VERSION,
+        schema_version: REJECTED_SCHEMA_VERSION,
         dedupe_id: rejection_dedupe_id(source.message_id.as_deref(), &source.key, reason),
         sender: sender.to_owned(),
         reason,
         explanation: reason.explanation().to_owned(),
         subject: source.subject.clone(),
+        language: pick_language(&envelope.languages).to_owned(),
+        received_at: envelope.date,
         source,
     }
 }

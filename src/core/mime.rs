@@ -108,7 +108,44 @@ fn envelope_of(message: &Message<'_>) -> Envelope {
             .map(normalize_address),
         subject: message.subject().map(|subject| subject.trim().to_owned()),
         message_id: message.message_id().map(str::to_owned),
+        date: message
+            .date()
+            .and_then(|date| chrono::DateTime::from_timestamp(date.to_timestamp(), 0)),
+        languages: languages_of(message),
     }
+}
+
+/// `Content-Language`, then `Accept-Language` by descending `q`, as written (`en-US`, `fr`).
+fn languages_of(message: &Message<'_>) -> Vec<String> {
+    let raw_header = |name: &str| {
+        message
+            .headers_raw()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
+    };
+    let mut languages: Vec<String> = raw_header("Content-Language")
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().to_owned())
+        .filter(|tag| !tag.is_empty())
+        .collect();
+    let mut accepted: Vec<(f32, String)> = raw_header("Accept-Language")
+        .into_iter()
+        .flat_map(|value| value.split(','))
+        .filter_map(|item| {
+            let mut pieces = item.split(';');
+            let tag = pieces.next()?.trim();
+            let weight = pieces
+                .find_map(|piece| piece.trim().strip_prefix("q="))
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            (!tag.is_empty() && tag != "*").then(|| (weight, tag.to_owned()))
+        })
+        .collect();
+    // Stable: equal weights keep the order the sender wrote them in.
+    accepted.sort_by(|a, b| b.0.total_cmp(&a.0));
+    languages.extend(accepted.into_iter().map(|(_, tag)| tag));
+    languages
 }
 
 fn trust_headers_of(message: &Message<'_>) -> TrustHeaders {

@@ -7,6 +7,7 @@ pub mod itip;
 pub mod message;
 pub mod mime;
 pub mod model;
+pub mod reply;
 pub mod report;
 
 use model::Analysis;

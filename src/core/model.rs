@@ -271,6 +271,11 @@ pub struct Envelope {
     pub sender: Option<String>,
     pub subject: Option<String>,
     pub message_id: Option<String>,
+    /// The Date header.
+    pub date: Option<DateTime<Utc>>,
+    /// The languages the sender's mail asked for (`Content-Language`, then `Accept-Language` by
+    /// preference), as written.
+    pub languages: Vec<String>,
 }
 
 /// Everything the core learned from one email: its envelope, and either the checked iTIP message
@@ -534,7 +539,12 @@ pub struct EventMessage {
     pub source: SourceInfo,
 }
 
-/// The body published to the `rejected` topic, for the organizer to be told why.
+/// Version of the `rejected` topic's JSON: 2 added what the notifier needs to write the reply
+/// (`language`, `received_at`).
+pub const REJECTED_SCHEMA_VERSION: u32 = 2;
+
+/// The body published to the `rejected` topic, for the organizer to be told why. The notifier
+/// renders the reply from it alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedMessage {
     pub schema_version: u32,
@@ -543,5 +553,9 @@ pub struct RejectedMessage {
     pub reason: Reason,
     pub explanation: String,
     pub subject: Option<String>,
+    /// The reply's language (a code of `core::reply::LANGUAGES`).
+    pub language: String,
+    /// When the refused email was sent (its Date header), for the reply to say which one.
+    pub received_at: Option<DateTime<Utc>>,
     pub source: SourceInfo,
 }

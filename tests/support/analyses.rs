@@ -69,6 +69,7 @@ pub fn message(
             sender: Some(sender.into()),
             subject: Some("Quarterly planning".into()),
             message_id: Some(message_id.into()),
+            ..Envelope::default()
         },
         verdict: Ok(CheckedMessage::new(Some(method), events).expect("a well-formed message")),
         reply: ReplyFacts::default(),
@@ -96,6 +97,7 @@ pub fn refused(reason: Reason, sender: &str, message_id: &str) -> Analysis {
             sender: Some(sender.into()),
             subject: Some("Hello".into()),
             message_id: Some(message_id.into()),
+            ..Envelope::default()
         },
         verdict: Err(Refused {
             reason,

@@ -25,7 +25,7 @@ fn event_validator() -> &'static Validator {
 
 fn rejected_validator() -> &'static Validator {
     static VALIDATOR: OnceLock<Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| load("rejected-message.v1.json"))
+    VALIDATOR.get_or_init(|| load("rejected-message.v2.json"))
 }
 
 /// Panics with every schema violation if `body` is not a valid message for `topic`.

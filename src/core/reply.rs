@@ -1,0 +1,397 @@
+//! The reply to a refused sender: one RFC 5322 message, rendered from the `rejected` message and
+//! never sent here (the notifier sends it, locally and on AWS alike). Pure: the time and our From
+//! address are parameters, and the Message-ID and MIME boundary derive from the refusal's
+//! dedupe id, so the same refusal always renders the same bytes.
+//!
+//! The words live in `templates/reply/<language>/`, rendered with minijinja (the `.html`
+//! templates escape everything they are given); mail-builder writes the MIME.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::content_type::ContentType;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::mime::MimePart;
+use minijinja::{Environment, context};
+
+use super::model::RejectedMessage;
+
+/// Languages a reply can be written in; the first is the fallback.
+pub const LANGUAGES: [&str; 2] = ["en", "fr"];
+
+/// The templates, compiled in; an error names the template that does not parse (every render
+/// then fails with it, and the unit tests render them all).
+static TEMPLATES: LazyLock<Result<Environment<'static>, ReplyError>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    let templates: [(&str, &str); 6] = [
+        (
+            "en/reasons.j2",
+            include_str!("../../templates/reply/en/reasons.j2"),
+        ),
+        (
+            "en/body.txt.j2",
+            include_str!("../../templates/reply/en/body.txt.j2"),
+        ),
+        (
+            "en/body.html.j2",
+            include_str!("../../templates/reply/en/body.html.j2"),
+        ),
+        (
+            "fr/reasons.j2",
+            include_str!("../../templates/reply/fr/reasons.j2"),
+        ),
+        (
+            "fr/body.txt.j2",
+            include_str!("../../templates/reply/fr/body.txt.j2"),
+        ),
+        (
+            "fr/body.html.j2",
+            include_str!("../../templates/reply/fr/body.html.j2"),
+        ),
+    ];
+    for (name, source) in templates {
+        env.add_template(name, source)
+            .map_err(|error| ReplyError::Template(name.to_owned(), error.to_string()))?;
+    }
+    Ok(env)
+});
+
+/// The rendered reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reply {
+    pub from: String,
+    pub to: String,
+    /// Without angle brackets.
+    pub message_id: String,
+    /// The whole RFC 5322 message, CRLF line endings.
+    pub raw: Vec<u8>,
+}
+
+/// A reply that cannot be rendered: a broken template or an unusable address. Permanent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplyError {
+    #[error("the reply template {0} failed: {1}")]
+    Template(String, String),
+    #[error("the reply cannot be written: {0}")]
+    Mime(String),
+}
+
+/// The reply language for a sender whose mail said it prefers `preferences` (its
+/// `Content-Language`, then `Accept-Language`, in order): the first one a template exists for,
+/// matched on the primary tag (`fr-CA` is `fr`); English otherwise.
+pub fn pick_language(preferences: &[String]) -> &'static str {
+    preferences
+        .iter()
+        .filter_map(|tag| {
+            let primary = tag.split(['-', '_']).next().unwrap_or_default();
+            LANGUAGES
+                .iter()
+                .find(|language| primary.eq_ignore_ascii_case(language))
+        })
+        .next()
+        .copied()
+        .unwrap_or(LANGUAGES[0])
+}
+
+/// The reply to `rejected`, from `reply_from`, dated `now`.
+pub fn render_reply(
+    rejected: &RejectedMessage,
+    reply_from: &str,
+    now: DateTime<Utc>,
+) -> Result<Reply, ReplyError> {
+    let language = LANGUAGES
+        .iter()
+        .find(|language| **language == rejected.language)
+        .copied()
+        .unwrap_or(LANGUAGES[0]);
+    let subject = rejected.subject.as_deref().unwrap_or("").trim();
+    let context = context! {
+        reason => rejected.reason.code(),
+        subject => subject,
+        received => rejected.received_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
+        reference => rejected.dedupe_id.get(..12).unwrap_or(&rejected.dedupe_id),
+    };
+    let templates = TEMPLATES.as_ref().map_err(Clone::clone)?;
+    let render = |name: String| {
+        templates
+            .get_template(&name)
+            .and_then(|template| template.render(&context))
+            .map_err(|error| ReplyError::Template(name.clone(), error.to_string()))
+    };
+    let text = render(format!("{language}/body.txt.j2"))?;
+    let html = render(format!("{language}/body.html.j2"))?;
+
+    let domain = reply_from
+        .rsplit_once('@')
+        .map(|(_, domain)| domain)
+        .filter(|domain| !domain.is_empty())
+        .ok_or_else(|| ReplyError::Mime(format!("REPLY_FROM {reply_from:?} is not an address")))?;
+    let message_id = format!("{}.reply@{domain}", rejected.dedupe_id);
+    let reply_subject = if subject
+        .get(..3)
+        .is_some_and(|re| re.eq_ignore_ascii_case("re:"))
+    {
+        subject.to_owned()
+    } else {
+        format!("Re: {subject}")
+    };
+    let boundary = format!(
+        "invite-router-{}",
+        rejected.dedupe_id.get(..24).unwrap_or(&rejected.dedupe_id)
+    );
+    let mut builder = MessageBuilder::new()
+        .from(("invite-router", reply_from))
+        .to(rejected.sender.as_str())
+        .subject(reply_subject)
+        .message_id(MessageId::new(message_id.clone()))
+        .date(Date::new(now.timestamp()))
+        .header("Auto-Submitted", Raw::new("auto-replied"))
+        .header("X-Auto-Response-Suppress", Raw::new("All"))
+        .header("Content-Language", Raw::new(language));
+    if let Some(original) = rejected.source.message_id.as_deref() {
+        builder = builder
+            .in_reply_to(MessageId::new(original.to_owned()))
+            .references(MessageId::new(original.to_owned()));
+    }
+    let text_part = MimePart::new(
+        ContentType::new("text/plain").attribute("charset", "utf-8"),
+        text,
+    );
+    let html_part = MimePart::new(
+        ContentType::new("text/html").attribute("charset", "utf-8"),
+        html,
+    );
+    let raw = builder
+        .body(MimePart::new(
+            ContentType::new("multipart/alternative").attribute("boundary", boundary),
+            vec![text_part, html_part],
+        ))
+        .write_to_vec()
+        .map_err(|error| ReplyError::Mime(error.to_string()))?;
+    Ok(Reply {
+        from: reply_from.to_owned(),
+        to: rejected.sender.clone(),
+        message_id,
+        raw,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+    use mail_parser::{MessageParser, MimeHeaders};
+
+    use super::*;
+    use crate::core::model::{REJECTED_SCHEMA_VERSION, Reason, SourceInfo};
+
+    fn rejected(reason: Reason, language: &str, subject: &str) -> RejectedMessage {
+        RejectedMessage {
+            schema_version: REJECTED_SCHEMA_VERSION,
+            dedupe_id: "3f1c9a7b2e4d6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a".into(),
+            sender: "alice.moreau@example.com".into(),
+            reason,
+            explanation: reason.explanation().into(),
+            subject: Some(subject.into()),
+            language: language.into(),
+            received_at: Utc.with_ymd_and_hms(2026, 11, 30, 9, 15, 0).single(),
+            source: SourceInfo {
+                bucket: Some("mail".into()),
+                key: "incoming/abc".into(),
+                message_id: Some("PAVPR08MB9281A1@example.com".into()),
+                sender: Some("alice.moreau@example.com".into()),
+                subject: Some(subject.into()),
+            },
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 30, 9, 16, 0)
+            .single()
+            .expect("literal")
+    }
+
+    const REFUSALS: [Reason; 8] = [
+        Reason::NoCalendar,
+        Reason::MalformedCalendar,
+        Reason::MissingMethod,
+        Reason::UnsupportedMethod,
+        Reason::MissingUid,
+        Reason::MultipleUids,
+        Reason::SenderNotOrganizer,
+        Reason::TooLarge,
+    ];
+
+    #[test]
+    fn every_answered_reason_renders_in_every_language() {
+        for language in LANGUAGES {
+            let mut whys = std::collections::BTreeSet::new();
+            for reason in REFUSALS {
+                let reply = render_reply(
+                    &rejected(reason, language, "Q4 review"),
+                    "invite-router@replies.example.org",
+                    now(),
+                )
+                .unwrap_or_else(|error| panic!("{language} {reason}: {error}"));
+                let message = MessageParser::default()
+                    .parse(&reply.raw)
+                    .expect("the reply parses");
+                let text = message.body_text(0).expect("a text part").into_owned();
+                let html = message.body_html(0).expect("an html part").into_owned();
+                assert!(text.contains("Q4 review"), "{language} {reason}: {text}");
+                assert!(text.contains("2026-11-30 09:15 UTC"), "{text}");
+                assert!(html.contains("Q4 review"), "{html}");
+                let why = text
+                    .lines()
+                    .find(|line| line.starts_with("Why:") || line.starts_with("Pourquoi"))
+                    .unwrap_or_else(|| panic!("{language} {reason}: no reason line in {text}"))
+                    .to_owned();
+                assert!(why.len() > 30, "{language} {reason}: {why}");
+                whys.insert(why);
+            }
+            assert_eq!(
+                whys.len(),
+                REFUSALS.len(),
+                "{language}: one sentence per reason"
+            );
+        }
+    }
+
+    #[test]
+    fn the_reply_is_an_auto_reply_in_the_thread() {
+        let reply = render_reply(
+            &rejected(Reason::NoCalendar, "en", "Q4 review"),
+            "invite-router@replies.example.org",
+            now(),
+        )
+        .expect("renders");
+        assert_eq!(reply.to, "alice.moreau@example.com");
+        let message = MessageParser::default().parse(&reply.raw).expect("parses");
+        assert_eq!(message.subject(), Some("Re: Q4 review"));
+        assert_eq!(
+            message
+                .from()
+                .and_then(|from| from.first())
+                .and_then(|a| a.address()),
+            Some("invite-router@replies.example.org")
+        );
+        assert_eq!(
+            message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|a| a.address()),
+            Some("alice.moreau@example.com")
+        );
+        assert_eq!(
+            message.in_reply_to().as_text(),
+            Some("PAVPR08MB9281A1@example.com")
+        );
+        assert_eq!(
+            message.references().as_text(),
+            Some("PAVPR08MB9281A1@example.com")
+        );
+        assert_eq!(message.message_id(), Some(reply.message_id.as_str()));
+        assert!(reply.message_id.ends_with("@replies.example.org"));
+        assert_eq!(
+            message.header_raw("Auto-Submitted").map(str::trim),
+            Some("auto-replied")
+        );
+        assert_eq!(
+            message
+                .header_raw("X-Auto-Response-Suppress")
+                .map(str::trim),
+            Some("All")
+        );
+        assert_eq!(
+            message.header_raw("Content-Language").map(str::trim),
+            Some("en")
+        );
+        assert_eq!(
+            message.date().map(|date| date.to_timestamp()),
+            Some(now().timestamp())
+        );
+        let content_type = message.content_type().expect("a content type");
+        assert_eq!(content_type.subtype(), Some("alternative"));
+        // Already a reply: no second "Re:".
+        let again = render_reply(
+            &rejected(Reason::NoCalendar, "en", "RE: Q4 review"),
+            "invite-router@replies.example.org",
+            now(),
+        )
+        .expect("renders");
+        let again = MessageParser::default().parse(&again.raw).expect("parses");
+        assert_eq!(again.subject(), Some("RE: Q4 review"));
+    }
+
+    #[test]
+    fn the_same_refusal_renders_the_same_bytes() {
+        let rejected = rejected(Reason::TooLarge, "fr", "Revue T4");
+        let first = render_reply(&rejected, "invite-router@replies.example.org", now());
+        let second = render_reply(&rejected, "invite-router@replies.example.org", now());
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn untrusted_text_is_escaped_in_html() {
+        let subject = "<script>alert(1)</script> & <b>bold</b>";
+        let reply = render_reply(
+            &rejected(Reason::NoCalendar, "en", subject),
+            "invite-router@replies.example.org",
+            now(),
+        )
+        .expect("renders");
+        let message = MessageParser::default().parse(&reply.raw).expect("parses");
+        let html = message.body_html(0).expect("html").into_owned();
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; &lt;b&gt;"),
+            "{html}"
+        );
+        // The text part carries the subject as written: it is never interpreted.
+        let text = message.body_text(0).expect("text").into_owned();
+        assert!(text.contains(subject), "{text}");
+    }
+
+    #[test]
+    fn the_language_follows_the_senders_preferences() {
+        let tags = |tags: &[&str]| tags.iter().map(|tag| (*tag).to_owned()).collect::<Vec<_>>();
+        assert_eq!(pick_language(&tags(&["fr-FR", "en-US"])), "fr");
+        assert_eq!(pick_language(&tags(&["de-DE", "fr-CA"])), "fr");
+        assert_eq!(pick_language(&tags(&["de-DE"])), "en");
+        assert_eq!(pick_language(&[]), "en");
+        let french = render_reply(
+            &rejected(Reason::SenderNotOrganizer, "fr", "Revue T4"),
+            "invite-router@replies.example.org",
+            now(),
+        )
+        .expect("renders");
+        let message = MessageParser::default().parse(&french.raw).expect("parses");
+        let text = message.body_text(0).expect("text").into_owned();
+        assert!(text.contains("l'adresse de l'organisateur"), "{text}");
+        // An unknown language in a message falls back to English rather than failing.
+        let unknown = render_reply(
+            &rejected(Reason::NoCalendar, "xx", "Q4 review"),
+            "invite-router@replies.example.org",
+            now(),
+        )
+        .expect("renders");
+        let unknown = MessageParser::default()
+            .parse(&unknown.raw)
+            .expect("parses");
+        assert!(unknown.body_text(0).expect("text").contains("What to do"));
+    }
+
+    #[test]
+    fn a_reply_from_no_address_is_an_error() {
+        assert!(matches!(
+            render_reply(
+                &rejected(Reason::NoCalendar, "en", "x"),
+                "invite-router",
+                now()
+            ),
+            Err(ReplyError::Mime(_))
+        ));
+    }
+}
