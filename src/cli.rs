@@ -5,11 +5,14 @@ use std::process::ExitCode;
 
 use serde::Serialize;
 
-use crate::config::CoreSettings;
+use crate::config::{CoreSettings, DEFAULT_LOCAL_REPLY_FROM};
 use crate::core::itip::answer::NoReply;
 use crate::core::model::{Reason, Route};
 use crate::core::{self, report};
-use crate::local::{JsonlPublisher, LocalMailStore, SqliteLedger};
+use crate::local::{
+    AnsweringPublisher, FileMailer, JsonlPublisher, LocalMailStore, SqliteLedger, SqliteReplyLog,
+};
+use crate::notifier::Notifier;
 use crate::ports::MailSource;
 use crate::service::{Outcome, Service, ServiceError};
 
@@ -86,12 +89,34 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
             return ExitCode::from(1);
         }
     };
+    let reply_log = match SqliteReplyLog::open(&state.join(LEDGER_FILE)) {
+        Ok(log) => log,
+        Err(error) => {
+            eprintln!("invite-router: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    // Replies are written where SES would send them from; that address is ours, never answered.
+    let reply_from = settings
+        .reply_from
+        .clone()
+        .unwrap_or_else(|| DEFAULT_LOCAL_REPLY_FROM.to_owned());
+    let mut policy = settings.policy;
+    if !policy.own_addresses.contains(&reply_from) {
+        policy.own_addresses.push(reply_from.clone());
+    }
+    let notifier = Notifier::new(
+        FileMailer::new(state.join(REPLIES_DIR)),
+        reply_log,
+        reply_from,
+        settings.reply_rate_limit,
+    );
     let service = Service::new(
         LocalMailStore::new(Some(settings.limits.max_email_bytes)),
         ledger,
-        JsonlPublisher::new(topics),
+        AnsweringPublisher::new(JsonlPublisher::new(topics), notifier),
         settings.limits,
-        settings.policy,
+        policy,
     );
     let mut all_handled = true;
     for file in files {
@@ -118,8 +143,11 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
     }
 }
 
-/// The ledger's file name inside the `--state` directory.
+/// The ledger's file name inside the `--state` directory (the reply log shares it).
 pub const LEDGER_FILE: &str = "ledger.sqlite3";
+
+/// Where replies are written inside the `--state` directory, one `<dedupe_id>.eml` each.
+pub const REPLIES_DIR: &str = "replies";
 
 /// One output line of `process`: the keys DESIGN.md fixes, in its order; `error` only when the
 /// input was not handled.

@@ -24,6 +24,11 @@ pub const DELEGATION: &str = "DELEGATION";
 pub const DELEGATES: &str = "DELEGATES";
 pub const DROPBOX_ADDRESSES: &str = "DROPBOX_ADDRESSES";
 pub const REPLY_FROM: &str = "REPLY_FROM";
+pub const REPLY_RATE_LIMIT: &str = "REPLY_RATE_LIMIT";
+pub const NOTIFY_ON_SUCCESS: &str = "NOTIFY_ON_SUCCESS";
+
+/// Where `invite-router process` sends replies from when `REPLY_FROM` is not set.
+pub const DEFAULT_LOCAL_REPLY_FROM: &str = "invite-router@localhost";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicArns {
@@ -197,6 +202,12 @@ impl Config {
 pub struct CoreSettings {
     pub limits: Limits,
     pub policy: SenderPolicy,
+    /// `REPLY_FROM`: the verified address replies are sent from (also one of our own addresses).
+    pub reply_from: Option<String>,
+    /// `REPLY_RATE_LIMIT`: replies per recipient per 24 hours.
+    pub reply_rate_limit: u32,
+    /// `NOTIFY_ON_SUCCESS`: also confirm accepted invitations to their organizer.
+    pub notify_on_success: bool,
 }
 
 impl CoreSettings {
@@ -265,11 +276,12 @@ impl CoreSettings {
             "addresses or domains separated by ','",
             address_list,
         );
-        own_addresses.extend(
-            reader.optional(REPLY_FROM, None, "an email address", |text| {
-                text.contains('@').then(|| Some(text.to_lowercase()))
-            }),
-        );
+        let reply_from = reader.optional(REPLY_FROM, None, "an email address", |text| {
+            let text = text.trim();
+            (text.contains('@') && !text.contains(char::is_whitespace))
+                .then(|| Some(text.to_lowercase()))
+        });
+        own_addresses.extend(reply_from.clone());
         let policy = SenderPolicy {
             require_authentication: reader.optional(
                 REQUIRE_AUTHENTICATION,
@@ -284,7 +296,20 @@ impl CoreSettings {
             },
             own_addresses,
         };
-        CoreSettings { limits, policy }
+        let reply_rate_limit = reader.optional(
+            REPLY_RATE_LIMIT,
+            crate::notifier::DEFAULT_REPLY_RATE_LIMIT,
+            "a positive number of replies per recipient per 24 hours",
+            |text| text.parse::<u32>().ok().filter(|limit| *limit > 0),
+        );
+        let notify_on_success = reader.optional(NOTIFY_ON_SUCCESS, false, "true or false", boolean);
+        CoreSettings {
+            limits,
+            policy,
+            reply_from,
+            reply_rate_limit,
+            notify_on_success,
+        }
     }
 }
 

@@ -9,5 +9,6 @@ pub mod core;
 pub mod intake;
 pub mod ledger_format;
 pub mod local;
+pub mod notifier;
 pub mod ports;
 pub mod service;

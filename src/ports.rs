@@ -4,9 +4,11 @@
 
 use std::future::Future;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::core::model::{EventKey, RecordState, Topic};
+use crate::core::reply::Reply;
 
 /// Whether retrying the same input may succeed: the one classification every error of the
 /// pipeline has (ports, intake, service), because it decides whether an SQS message is deleted.
@@ -161,4 +163,48 @@ pub trait Publisher: Send + Sync {
 pub trait Queue: Send + Sync {
     /// Deletes a processed message by its receipt handle.
     fn delete(&self, receipt_handle: &str) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+pub trait Mailer: Send + Sync {
+    /// Sends one rendered reply, exactly as rendered.
+    fn send(&self, reply: &Reply) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// What a claim on a reply found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Ours to send.
+    Claimed,
+    /// A reply with this dedupe id was sent, or is being sent by another worker.
+    AlreadyHandled,
+    /// The recipient already got the limit of replies in the last 24 hours.
+    RateLimited,
+}
+
+/// How long a claim that was never settled (its worker died) blocks a retry.
+pub const CLAIM_TIMEOUT_SECONDS: i64 = 300;
+
+/// How long a sent reply is remembered (its dedupe id, and its place in the rate limit).
+pub const REPLY_MEMORY_SECONDS: i64 = 7 * 24 * 3600;
+
+/// What the notifier remembers: which replies went out, and how many to whom lately.
+pub trait ReplyLog: Send + Sync {
+    /// Claims `dedupe_id` for a reply to `recipient` at `now`, unless a reply with that id was
+    /// sent or is being sent (a claim younger than [`CLAIM_TIMEOUT_SECONDS`]), or `recipient` had
+    /// `limit` replies claimed in the 24 hours before `now`. Atomic: two workers cannot both win.
+    fn claim(
+        &self,
+        dedupe_id: &str,
+        recipient: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Claim, PortError>> + Send;
+
+    /// After the send: `sent` keeps the claim as a sent reply; otherwise it is released, so
+    /// a retry may send.
+    fn settle(
+        &self,
+        dedupe_id: &str,
+        sent: bool,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -21,6 +21,8 @@ fn fixture(name: &str) -> PathBuf {
 struct Run {
     lines: Vec<Value>,
     published: Vec<(Topic, Value)>,
+    /// The reply mails written to `STATE/replies/`, parsed: (To, raw).
+    replies: Vec<(String, String)>,
 }
 
 impl Run {
@@ -39,10 +41,14 @@ impl Run {
 
 fn process(env: &[(&str, &str)], files: &[PathBuf]) -> Run {
     let state = tempfile::tempdir().expect("temp dir");
+    process_in(state.path(), env, files)
+}
+
+fn process_in(state: &Path, env: &[(&str, &str)], files: &[PathBuf]) -> Run {
     let output = Command::new(env!("CARGO_BIN_EXE_invite-router"))
         .arg("process")
         .arg("--state")
-        .arg(state.path())
+        .arg(state)
         .args(files)
         .envs(env.iter().copied())
         .output()
@@ -59,7 +65,7 @@ fn process(env: &[(&str, &str)], files: &[PathBuf]) -> Run {
         .collect();
     let mut published = Vec::new();
     for topic in Topic::ALL {
-        let path = state.path().join("topics").join(format!("{topic}.jsonl"));
+        let path = state.join("topics").join(format!("{topic}.jsonl"));
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
@@ -69,7 +75,28 @@ fn process(env: &[(&str, &str)], files: &[PathBuf]) -> Run {
             published.push((topic, value["message"].clone()));
         }
     }
-    Run { lines, published }
+    let mut replies = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(state.join("replies")) {
+        for entry in entries.flatten() {
+            let raw = std::fs::read(entry.path()).expect("a reply file");
+            let message = mail_parser::MessageParser::default()
+                .parse(&raw)
+                .expect("a reply parses");
+            let to = message
+                .to()
+                .and_then(|to| to.first())
+                .and_then(|address| address.address())
+                .unwrap_or_default()
+                .to_owned();
+            replies.push((to, String::from_utf8_lossy(&raw).into_owned()));
+        }
+    }
+    replies.sort();
+    Run {
+        lines,
+        published,
+        replies,
+    }
 }
 
 fn run_fixtures(names: &[&str]) -> Run {
@@ -348,4 +375,56 @@ fn refusals_are_answered_only_where_no_loop_or_backscatter_can_follow() {
         rejected, told,
         "a rejected message only for who is answered"
     );
+    // ... and a reply mail, from REPLY_FROM, to exactly them.
+    let recipients: Vec<&str> = run.replies.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(recipients, vec!["alice.moreau@example.com"]);
+    assert!(
+        run.replies[0]
+            .1
+            .contains("From: \"invite-router\" <invite-router@replies.example.org>")
+    );
+}
+
+#[test]
+fn a_flood_is_capped_and_a_second_run_sends_nothing_new() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let files: Vec<PathBuf> = (0..12)
+        .map(|n| {
+            refused_email(
+                dir.path(),
+                &format!("flood-{n}"),
+                "alice.moreau@example.com",
+                "",
+                "text/plain",
+            )
+        })
+        .collect();
+    let state = tempfile::tempdir().expect("temp dir");
+    let env = [("REPLY_RATE_LIMIT", "10")];
+    let first = process_in(state.path(), &env, &files);
+    assert_eq!(first.lines.len(), 12);
+    assert_eq!(first.replies.len(), 10, "ten replies a day to one address");
+    let again = process_in(state.path(), &env, &files);
+    assert_eq!(again.replies, first.replies, "nothing new the second time");
+    // The default reply address, when REPLY_FROM is unset.
+    assert!(first.replies[0].1.contains("<invite-router@localhost>"));
+}
+
+#[test]
+fn a_spoofed_request_gets_no_reply_and_a_broken_one_does() {
+    let run = run_fixtures(&[
+        "alice-invites",
+        "dmarc-none-unaligned-pass",
+        "unreadable-recurrence-id",
+    ]);
+    let recipients: Vec<&str> = run.replies.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(recipients, vec!["alice.moreau@example.com"]);
+    let reply = &run.replies[0].1;
+    assert!(
+        reply.contains("Subject: Re: Canceled: Q4 review"),
+        "{reply}"
+    );
+    assert!(reply.contains("Auto-Submitted: auto-replied"), "{reply}");
+    // Content-Language en-US comes before Accept-Language fr-FR: English it is.
+    assert!(reply.contains("Content-Language: en"), "{reply}");
 }

@@ -62,6 +62,8 @@ static TEMPLATES: LazyLock<Result<Environment<'static>, ReplyError>> = LazyLock:
 /// The rendered reply.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reply {
+    /// The refusal's dedupe id: one reply per refusal.
+    pub dedupe_id: String,
     pub from: String,
     pub to: String,
     /// Without angle brackets.
@@ -172,6 +174,7 @@ pub fn render_reply(
         .write_to_vec()
         .map_err(|error| ReplyError::Mime(error.to_string()))?;
     Ok(Reply {
+        dedupe_id: rejected.dedupe_id.clone(),
         from: reply_from.to_owned(),
         to: rejected.sender.clone(),
         message_id,

@@ -9,4 +9,5 @@ pub mod fakes;
 pub mod ledger_contract;
 #[cfg(feature = "aws")]
 pub mod moto;
+pub mod reply_log_contract;
 pub mod schema;

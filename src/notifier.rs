@@ -1,0 +1,202 @@
+//! Orchestration of replies, and nothing else: a `rejected` message in, at most one reply mail
+//! out. Render (`core::reply`), claim its dedupe id under the recipient's rate limit (`ReplyLog`),
+//! send (`Mailer`), settle the claim. The same code runs in the notifier Lambda (SES v2, DynamoDB)
+//! and behind `invite-router process` (files in `STATE/replies/`, SQLite).
+//!
+//! Whether a sender may be answered at all was decided before the `rejected` message was
+//! published (`core::itip::answer`); the notifier only adds idempotency and the rate limit.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+use tracing::{Instrument, field};
+
+use crate::core::model::RejectedMessage;
+use crate::core::reply::{ReplyError, render_reply};
+use crate::ports::{Claim, Classified, ErrorKind, Mailer, PortError, ReplyLog};
+use crate::service::BatchRecord;
+
+/// `REPLY_RATE_LIMIT`'s default: replies per recipient per 24 hours.
+pub const DEFAULT_REPLY_RATE_LIMIT: u32 = 10;
+
+/// What handling one `rejected` message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notified {
+    Sent {
+        to: String,
+        message_id: String,
+    },
+    /// A reply with this dedupe id was already sent (a redelivery, or the same refusal twice).
+    AlreadySent,
+    /// The recipient had their share of replies in the last 24 hours.
+    RateLimited,
+    /// The mail service refused the reply for good (a suppressed recipient, a rejected message).
+    Undeliverable(String),
+}
+
+impl Notified {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Notified::Sent { .. } => "sent",
+            Notified::AlreadySent => "already_sent",
+            Notified::RateLimited => "rate_limited",
+            Notified::Undeliverable(_) => "undeliverable",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    /// Not a `rejected` message: it will never be one.
+    #[error("not a rejected message: {0}")]
+    BadMessage(String),
+    #[error(transparent)]
+    Render(#[from] ReplyError),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}
+
+impl Classified for NotifyError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            NotifyError::BadMessage(_) | NotifyError::Render(_) => ErrorKind::Permanent,
+            NotifyError::Port(error) => error.kind(),
+        }
+    }
+}
+
+/// The time replies are dated and rate-limited by. A function so tests can fix it.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub struct Notifier<M, R> {
+    mailer: M,
+    log: R,
+    reply_from: String,
+    rate_limit: u32,
+    clock: Clock,
+}
+
+impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
+    pub fn new(mailer: M, log: R, reply_from: impl Into<String>, rate_limit: u32) -> Self {
+        Notifier {
+            mailer,
+            log,
+            reply_from: reply_from.into(),
+            rate_limit,
+            clock: Arc::new(Utc::now),
+        }
+    }
+
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    pub fn mailer(&self) -> &M {
+        &self.mailer
+    }
+
+    pub fn log(&self) -> &R {
+        &self.log
+    }
+
+    /// Handles one message body: the `rejected` JSON itself (raw delivery) or an SNS notification
+    /// carrying it. `Ok` means handled for good; `Err` says whether a retry can help.
+    pub async fn notify(&self, body: &str) -> Result<Notified, NotifyError> {
+        let rejected = parse_rejected(body)?;
+        let now = (self.clock)();
+        let reply = render_reply(&rejected, &self.reply_from, now)?;
+        match self
+            .log
+            .claim(&reply.dedupe_id, &reply.to, now, self.rate_limit)
+            .await?
+        {
+            Claim::Claimed => {}
+            Claim::AlreadyHandled => return Ok(Notified::AlreadySent),
+            Claim::RateLimited => return Ok(Notified::RateLimited),
+        }
+        match self.mailer.send(&reply).await {
+            Ok(()) => {
+                self.log.settle(&reply.dedupe_id, true).await?;
+                Ok(Notified::Sent {
+                    to: reply.to,
+                    message_id: reply.message_id,
+                })
+            }
+            Err(error) if error.is_transient() => {
+                // Let the retry send it; if even the release fails, the claim times out.
+                if let Err(release) = self.log.settle(&reply.dedupe_id, false).await {
+                    tracing::warn!(error = %release, "could not release the reply claim");
+                }
+                Err(error.into())
+            }
+            Err(error) => {
+                // Refused for good: remember it as handled, so no retry knocks again.
+                self.log.settle(&reply.dedupe_id, true).await?;
+                Ok(Notified::Undeliverable(error.to_string()))
+            }
+        }
+    }
+
+    /// The records of one SQS batch, concurrently (at most `concurrency` at once), each in its own
+    /// span. Returns the message ids to report in `batchItemFailures` (transient failures only).
+    pub async fn notify_batch(&self, records: &[BatchRecord], concurrency: usize) -> Vec<String> {
+        let failures: Vec<Option<String>> = stream::iter(records)
+            .map(|record| {
+                let span = tracing::info_span!(
+                    "reply",
+                    message_id = %record.message_id,
+                    dedupe_id = field::Empty,
+                    outcome = field::Empty,
+                );
+                async move {
+                    match self.notify(&record.body).await {
+                        Ok(notified) => {
+                            tracing::Span::current().record("outcome", notified.code());
+                            match &notified {
+                                Notified::Undeliverable(why) => {
+                                    tracing::error!(why = %why, "reply refused for good: dropped");
+                                }
+                                _ => tracing::info!(outcome = notified.code(), "handled"),
+                            }
+                            None
+                        }
+                        Err(error) if error.is_transient() => {
+                            tracing::warn!(error = %error, "transient failure: left for retry");
+                            Some(record.message_id.clone())
+                        }
+                        Err(error) => {
+                            tracing::error!(error = %error, "permanent failure: dropped");
+                            None
+                        }
+                    }
+                }
+                .instrument(span)
+            })
+            .buffered(concurrency.max(1))
+            .collect()
+            .await;
+        failures.into_iter().flatten().collect()
+    }
+}
+
+/// The `rejected` message in a queue body: raw delivery, or wrapped in an SNS notification.
+fn parse_rejected(body: &str) -> Result<RejectedMessage, NotifyError> {
+    let value: Value =
+        serde_json::from_str(body).map_err(|error| NotifyError::BadMessage(error.to_string()))?;
+    let value = match (value.get("Type"), value.get("Message")) {
+        (Some(Value::String(kind)), Some(Value::String(message))) if kind == "Notification" => {
+            serde_json::from_str(message)
+                .map_err(|error| NotifyError::BadMessage(format!("SNS Message: {error}")))?
+        }
+        _ => value,
+    };
+    let rejected: RejectedMessage = serde_json::from_value(value)
+        .map_err(|error| NotifyError::BadMessage(error.to_string()))?;
+    if rejected.sender.is_empty() || rejected.dedupe_id.is_empty() {
+        return Err(NotifyError::BadMessage("no sender or dedupe id".into()));
+    }
+    Ok(rejected)
+}

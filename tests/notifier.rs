@@ -1,0 +1,209 @@
+//! The notifier's orchestration with an in-memory mailer that can fail, and the real SQLite reply
+//! log: idempotent on redelivery, the rate limit, and which failures are retried.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use invite_router::core::model::{REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, SourceInfo};
+use invite_router::core::reply::Reply;
+use invite_router::local::SqliteReplyLog;
+use invite_router::notifier::{Notified, Notifier};
+use invite_router::ports::{Classified, Mailer, PortError};
+use invite_router::service::BatchRecord;
+
+/// Records what it sends; the next sends can be made to fail.
+#[derive(Clone, Default)]
+struct MemoryMailer {
+    sent: Arc<Mutex<Vec<Reply>>>,
+    failures: Arc<Mutex<Vec<PortError>>>,
+}
+
+impl MemoryMailer {
+    fn fail_next(&self, error: PortError) {
+        self.failures.lock().unwrap().push(error);
+    }
+
+    fn sent(&self) -> Vec<Reply> {
+        self.sent.lock().unwrap().clone()
+    }
+}
+
+impl Mailer for MemoryMailer {
+    async fn send(&self, reply: &Reply) -> Result<(), PortError> {
+        if let Some(error) = self.failures.lock().unwrap().pop() {
+            return Err(error);
+        }
+        self.sent.lock().unwrap().push(reply.clone());
+        Ok(())
+    }
+}
+
+fn refusal(id: u32, sender: &str) -> String {
+    serde_json::to_string(&RejectedMessage {
+        schema_version: REJECTED_SCHEMA_VERSION,
+        dedupe_id: format!("{id:064x}"),
+        sender: sender.into(),
+        reason: Reason::NoCalendar,
+        explanation: Reason::NoCalendar.explanation().into(),
+        subject: Some(format!("Lunch #{id}")),
+        language: "en".into(),
+        received_at: None,
+        source: SourceInfo {
+            key: format!("incoming/{id}"),
+            ..SourceInfo::default()
+        },
+    })
+    .unwrap()
+}
+
+type Clock = Arc<Mutex<DateTime<Utc>>>;
+
+fn notifier(limit: u32) -> (Notifier<MemoryMailer, SqliteReplyLog>, MemoryMailer, Clock) {
+    let mailer = MemoryMailer::default();
+    let now: Clock = Arc::new(Mutex::new(
+        Utc.with_ymd_and_hms(2026, 11, 30, 9, 0, 0).unwrap(),
+    ));
+    let clock = now.clone();
+    let notifier = Notifier::new(
+        mailer.clone(),
+        SqliteReplyLog::in_memory().unwrap(),
+        "invite-router@replies.example.org",
+        limit,
+    )
+    .with_clock(Arc::new(move || *clock.lock().unwrap()));
+    (notifier, mailer, now)
+}
+
+#[tokio::test]
+async fn a_redelivered_refusal_is_answered_once() {
+    let (notifier, mailer, _) = notifier(10);
+    let body = refusal(1, "ann@example.com");
+    assert!(matches!(
+        notifier.notify(&body).await.unwrap(),
+        Notified::Sent { .. }
+    ));
+    assert_eq!(notifier.notify(&body).await.unwrap(), Notified::AlreadySent);
+    // The same message wrapped by SNS (raw delivery off) is the same refusal.
+    let wrapped = serde_json::json!({"Type": "Notification", "Message": body}).to_string();
+    assert_eq!(
+        notifier.notify(&wrapped).await.unwrap(),
+        Notified::AlreadySent
+    );
+    let sent = mailer.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to, "ann@example.com");
+}
+
+#[tokio::test]
+async fn a_flood_from_one_sender_is_capped_per_24_hours() {
+    let (notifier, mailer, clock) = notifier(3);
+    let mut outcomes = Vec::new();
+    for id in 0..5 {
+        outcomes.push(
+            notifier
+                .notify(&refusal(id, "ann@example.com"))
+                .await
+                .unwrap()
+                .code(),
+        );
+    }
+    assert_eq!(
+        outcomes,
+        ["sent", "sent", "sent", "rate_limited", "rate_limited"]
+    );
+    // Someone else is still answered.
+    assert!(matches!(
+        notifier
+            .notify(&refusal(9, "bob@example.com"))
+            .await
+            .unwrap(),
+        Notified::Sent { .. }
+    ));
+    // A day later Ann is answered again.
+    *clock.lock().unwrap() += Duration::hours(24) + Duration::minutes(1);
+    assert!(matches!(
+        notifier
+            .notify(&refusal(10, "ann@example.com"))
+            .await
+            .unwrap(),
+        Notified::Sent { .. }
+    ));
+    assert_eq!(mailer.sent().len(), 5);
+}
+
+#[tokio::test]
+async fn a_transient_failure_is_retried_and_a_permanent_one_is_not() {
+    let (notifier, mailer, _) = notifier(10);
+    let body = refusal(1, "ann@example.com");
+    mailer.fail_next(PortError::transient(
+        "SES SendEmail",
+        "Throttling (HTTP 400)",
+    ));
+    let error = notifier.notify(&body).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    // The claim was released: the retry sends.
+    assert!(matches!(
+        notifier.notify(&body).await.unwrap(),
+        Notified::Sent { .. }
+    ));
+
+    let suppressed = refusal(2, "gone@example.com");
+    mailer.fail_next(PortError::permanent(
+        "SES SendEmail",
+        "MessageRejected (HTTP 400)",
+    ));
+    assert!(matches!(
+        notifier.notify(&suppressed).await.unwrap(),
+        Notified::Undeliverable(why) if why.contains("MessageRejected")
+    ));
+    // Handled for good: a redelivery does not knock again.
+    assert_eq!(
+        notifier.notify(&suppressed).await.unwrap(),
+        Notified::AlreadySent
+    );
+    assert_eq!(mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn what_is_not_a_refusal_is_dropped_not_retried() {
+    let (notifier, mailer, _) = notifier(10);
+    for body in [
+        "not json",
+        "{}",
+        r#"{"Type":"Notification","Message":"nope"}"#,
+    ] {
+        let error = notifier.notify(body).await.unwrap_err();
+        assert!(!error.is_transient(), "{body}: {error}");
+    }
+    assert!(mailer.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_batch_reports_only_transient_failures() {
+    let (notifier, mailer, _) = notifier(10);
+    mailer.fail_next(PortError::transient("SES SendEmail", "HTTP 503"));
+    let records: Vec<BatchRecord> = [refusal(1, "ann@example.com"), "garbage".to_owned()]
+        .into_iter()
+        .enumerate()
+        .map(|(index, body)| BatchRecord {
+            message_id: format!("m{index}"),
+            receipt_handle: None,
+            body,
+        })
+        .collect();
+    let failures = notifier.notify_batch(&records, 4).await;
+    assert_eq!(
+        failures,
+        vec!["m0".to_owned()],
+        "the garbage record is dropped"
+    );
+    assert!(notifier.notify_batch(&records, 4).await.is_empty());
+    assert_eq!(mailer.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn the_sqlite_reply_log_keeps_the_contract() {
+    support::reply_log_contract::check(&SqliteReplyLog::in_memory().unwrap()).await;
+}
