@@ -196,6 +196,69 @@ impl Config {
     }
 }
 
+pub const REPLY_TABLE: &str = "REPLY_TABLE";
+pub const REPLY_CONFIGURATION_SET: &str = "REPLY_CONFIGURATION_SET";
+
+/// The notifier Lambda's configuration, read once at start, every problem named at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotifierConfig {
+    /// The DynamoDB table of the reply log (partition key `id`, TTL attribute `expires_at`).
+    pub reply_table: String,
+    /// The verified SES identity replies are sent from.
+    pub reply_from: String,
+    pub rate_limit: u32,
+    pub configuration_set: Option<String>,
+    pub batch_concurrency: usize,
+}
+
+impl NotifierConfig {
+    pub fn from_env(env: &dyn Fn(&str) -> Option<String>) -> Result<NotifierConfig, ConfigError> {
+        let mut reader = Reader {
+            env,
+            problems: Vec::new(),
+        };
+        let reply_table = reader.required(REPLY_TABLE);
+        let reply_from = reader.required(REPLY_FROM);
+        if !reply_from.is_empty() && !reply_from.contains('@') {
+            reader.problems.push(ConfigProblem::Malformed {
+                name: REPLY_FROM,
+                value: reply_from.clone(),
+                expected: "an email address",
+            });
+        }
+        let rate_limit = reader.optional(
+            REPLY_RATE_LIMIT,
+            crate::notifier::DEFAULT_REPLY_RATE_LIMIT,
+            "a positive number of replies per recipient per 24 hours",
+            |text| text.parse::<u32>().ok().filter(|limit| *limit > 0),
+        );
+        let configuration_set = reader.optional(
+            REPLY_CONFIGURATION_SET,
+            None,
+            "an SES configuration set name",
+            |text| Some(Some(text.to_owned())),
+        );
+        let batch_concurrency = reader.optional(
+            BATCH_CONCURRENCY,
+            crate::service::DEFAULT_BATCH_CONCURRENCY,
+            "a positive integer",
+            positive_integer,
+        );
+        if !reader.problems.is_empty() {
+            return Err(ConfigError {
+                problems: reader.problems,
+            });
+        }
+        Ok(NotifierConfig {
+            reply_table,
+            reply_from: reply_from.to_lowercase(),
+            rate_limit,
+            configuration_set,
+            batch_concurrency,
+        })
+    }
+}
+
 /// The settings the core itself reads (limits and the sender policy): what the Lambda and
 /// `invite-router process` share, so that a local run reproduces a production refusal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -391,3 +391,116 @@ async fn the_dynamodb_ledger_keeps_the_ledger_contract() {
     );
     support::ledger_contract::check(&ledger).await;
 }
+
+/// A refused email in S3 -> the router -> the rejected topic -> the notifier's queue -> the
+/// notifier -> SES: moto records exactly one reply, to the sender, threaded and auto-replied; a
+/// redelivery of the same rejected message sends nothing more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_email_is_answered_through_ses_once() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+    let notifier = world.notifier(10).await;
+    let _ = handler.handle(world.receive_intake(1).await).await.unwrap();
+
+    world
+        .put(
+            MAIL_BUCKET,
+            "inbox/lunch.eml",
+            demo_email("06-no-invite.eml"),
+        )
+        .await;
+    let response = handler.handle(world.receive_intake(1).await).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+
+    let refusals = world.receive_topic(Topic::Rejected, 1).await;
+    let redelivery = refusals.clone();
+    let body: serde_json::Value =
+        serde_json::from_str(refusals.records[0].body.as_deref().unwrap()).unwrap();
+    support::schema::assert_valid(Topic::Rejected, &body.to_string());
+    let response = notifier.handle(refusals).await.unwrap();
+    assert!(response.batch_item_failures.is_empty(), "{response:?}");
+
+    let sent = world.sent_mail();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let (source, destinations, raw) = &sent[0];
+    let sender = body["sender"].as_str().unwrap();
+    assert_eq!(source, support::aws::REPLY_FROM);
+    assert!(
+        destinations.iter().all(|to| to == sender),
+        "{destinations:?}"
+    );
+    let reply = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("moto kept the raw reply");
+    assert_eq!(
+        reply
+            .to()
+            .and_then(|to| to.first())
+            .and_then(|a| a.address()),
+        Some(sender)
+    );
+    let original_subject = body["subject"].as_str().unwrap();
+    assert_eq!(
+        reply.subject(),
+        Some(format!("Re: {original_subject}").as_str())
+    );
+    assert_eq!(
+        reply.in_reply_to().as_text(),
+        body["source"]["message_id"].as_str()
+    );
+    assert_eq!(
+        reply.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-replied")
+    );
+    let text = reply.body_text(0).expect("a text part");
+    assert!(
+        text.contains("did not contain a calendar invitation"),
+        "{text}"
+    );
+    assert!(reply.body_html(0).is_some());
+
+    // The same rejected message delivered again: the reply log says it went out already.
+    let response = notifier.handle(redelivery).await.unwrap();
+    assert!(response.batch_item_failures.is_empty());
+    assert_eq!(world.sent_mail().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_reply_log_keeps_the_reply_log_contract() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let _ = world.notifier(10).await;
+    let log =
+        invite_router::aws::DynamoReplyLog::new(world.dynamodb.clone(), support::aws::REPLY_TABLE);
+    support::reply_log_contract::check(&log).await;
+}
+
+/// SES's MessageRejected (here: a From that is not a verified identity) is permanent: no retry
+/// would change it. An unreachable endpoint is transient.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_refusals_are_permanent_and_outages_transient() {
+    use invite_router::aws::SesMailer;
+    use invite_router::ports::{Classified, Mailer};
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let reply = invite_router::core::reply::Reply {
+        dedupe_id: "ab".repeat(32),
+        from: "nobody@unverified.example".into(),
+        to: "ann@example.com".into(),
+        message_id: "x@unverified.example".into(),
+        raw: b"From: nobody@unverified.example\r\nTo: ann@example.com\r\nSubject: x\r\n\r\nx\r\n"
+            .to_vec(),
+    };
+    let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&world.sdk), None);
+    let error = mailer.send(&reply).await.unwrap_err();
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("MessageRejected"), "{error}");
+
+    let nowhere = support::aws::sdk_config("http://127.0.0.1:9").await;
+    let error = SesMailer::new(aws_sdk_sesv2::Client::new(&nowhere), None)
+        .send(&reply)
+        .await
+        .unwrap_err();
+    assert!(error.is_transient(), "{error}");
+}

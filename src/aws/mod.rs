@@ -1,16 +1,21 @@
-//! Adapters over the AWS SDK (S3, DynamoDB, SNS, SQS) and the Lambda handler. One `SdkConfig` is
+//! Adapters over the AWS SDK (S3, DynamoDB, SNS, SQS, SES v2) and the two Lambda handlers. One `SdkConfig` is
 //! loaded at start and shared by every client; `AWS_ENDPOINT_URL` (read by aws-config) points
 //! them all at a local emulator such as moto.
 
 mod dynamodb;
 mod errors;
 pub mod lambda;
+pub mod notifier_lambda;
+mod reply_log;
 mod s3;
+mod ses;
 mod sns;
 mod sqs;
 
 pub use dynamodb::DynamoLedger;
+pub use reply_log::DynamoReplyLog;
 pub use s3::S3MailStore;
+pub use ses::SesMailer;
 pub use sns::SnsPublisher;
 pub use sqs::SqsQueue;
 

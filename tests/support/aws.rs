@@ -16,7 +16,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{Event, NotificationConfiguration, QueueConfiguration};
 use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use invite_router::aws::lambda::AwsHandler;
-use invite_router::config::{Config, TopicArns};
+use invite_router::aws::notifier_lambda::AwsNotifierHandler;
+use invite_router::config::{Config, NotifierConfig, TopicArns};
 use invite_router::core::model::Topic;
 use serde_json::{Value, json};
 
@@ -196,18 +197,31 @@ impl AwsWorld {
     /// Receives exactly `count` intake messages (waiting up to 20 s) as the Lambda event SQS
     /// would deliver them.
     pub async fn receive_intake(&self, count: usize) -> SqsEvent {
+        self.receive_from(&self.intake_url, &self.intake_arn, count)
+            .await
+    }
+
+    /// Receives exactly `count` messages of a topic's subscriber queue as a Lambda event: the
+    /// `rejected` topic's queue is the notifier's.
+    pub async fn receive_topic(&self, topic: Topic, count: usize) -> SqsEvent {
+        let url = self.topic_queues[&topic].clone();
+        self.receive_from(&url, "arn:aws:sqs:us-east-1:123456789012:subscriber", count)
+            .await
+    }
+
+    async fn receive_from(&self, queue_url: &str, queue_arn: &str, count: usize) -> SqsEvent {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut records = Vec::new();
         while records.len() < count {
             assert!(
                 Instant::now() < deadline,
-                "only {} of {count} intake messages arrived",
+                "only {} of {count} messages arrived",
                 records.len()
             );
             let output = self
                 .sqs
                 .receive_message()
-                .queue_url(&self.intake_url)
+                .queue_url(queue_url)
                 .max_number_of_messages((count - records.len()).min(10) as i32)
                 .wait_time_seconds(1)
                 .message_system_attribute_names(MessageSystemAttributeName::All)
@@ -223,7 +237,7 @@ impl AwsWorld {
                     "attributes": {"ApproximateReceiveCount": "1"},
                     "messageAttributes": {},
                     "eventSource": "aws:sqs",
-                    "eventSourceARN": self.intake_arn,
+                    "eventSourceARN": queue_arn,
                     "awsRegion": REGION,
                 }));
             }
@@ -363,6 +377,77 @@ impl AwsWorld {
             .unwrap()
             .item
     }
+}
+
+pub const REPLY_TABLE: &str = "invite-replies";
+pub const REPLY_FROM: &str = "invite-router@replies.example.org";
+
+impl AwsWorld {
+    /// The notifier's side of the deployment: the reply-log table (TTL on `expires_at`, as the
+    /// CDK app creates it) and REPLY_FROM verified as an SES identity; then the handler the
+    /// notifier Lambda runs, with `rate_limit`.
+    pub async fn notifier(&self, rate_limit: u32) -> AwsNotifierHandler {
+        self.dynamodb
+            .create_table()
+            .table_name(REPLY_TABLE)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute("id"))
+            .key_schema(key("id", KeyType::Hash))
+            .send()
+            .await
+            .unwrap();
+        aws_sdk_sesv2::Client::new(&self.sdk)
+            .create_email_identity()
+            .email_identity(REPLY_FROM)
+            .send()
+            .await
+            .unwrap();
+        let env = HashMap::from([
+            ("REPLY_TABLE".to_owned(), REPLY_TABLE.to_owned()),
+            ("REPLY_FROM".to_owned(), REPLY_FROM.to_owned()),
+            ("REPLY_RATE_LIMIT".to_owned(), rate_limit.to_string()),
+        ]);
+        let config = NotifierConfig::from_env(&|name| env.get(name).cloned()).unwrap();
+        AwsNotifierHandler::from_sdk_config(&self.sdk, config)
+    }
+
+    /// What moto's SES recorded as sent, raw: (source, destinations, raw message).
+    pub fn sent_mail(&self) -> Vec<(String, Vec<String>, String)> {
+        let data = http_get_json(&self.endpoint, "/moto-api/data.json");
+        data["ses"]["RawMessage"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|message| {
+                let destinations = message["destinations"]
+                    .as_array()
+                    .map(|list| {
+                        list.iter()
+                            .filter_map(|value| value.as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                (
+                    message["source"].as_str().unwrap_or_default().to_owned(),
+                    destinations,
+                    message["raw_data"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A GET on moto's own API (plain HTTP/1.0 on loopback; no client library needed).
+fn http_get_json(endpoint: &str, path: &str) -> Value {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {address}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let body = response.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    serde_json::from_str(body).unwrap_or_else(|error| panic!("{path}: {error}: {body}"))
 }
 
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {

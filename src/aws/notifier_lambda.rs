@@ -1,0 +1,62 @@
+//! The notifier Lambda's handler: an SQS batch of `rejected` messages in (its queue is subscribed
+//! to the `rejected` topic), the transiently failed records out (`batchItemFailures`). A plain
+//! async method that tests call directly; `src/bin/notifier.rs` only wires it to the runtime.
+
+use aws_config::SdkConfig;
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use super::lambda::{UnnamedFailures, batch_records};
+use super::{DynamoReplyLog, SesMailer};
+use crate::config::NotifierConfig;
+use crate::notifier::Notifier;
+use crate::ports::{Mailer, ReplyLog};
+
+pub struct NotifierHandler<M, R> {
+    pub notifier: Notifier<M, R>,
+    pub concurrency: usize,
+}
+
+pub type AwsNotifierHandler = NotifierHandler<SesMailer, DynamoReplyLog>;
+
+impl AwsNotifierHandler {
+    /// Builds the SES and DynamoDB adapters from one SDK configuration (loaded once, at start).
+    pub fn from_sdk_config(sdk: &SdkConfig, config: NotifierConfig) -> AwsNotifierHandler {
+        let mailer = SesMailer::new(
+            aws_sdk_sesv2::Client::new(sdk),
+            config.configuration_set.clone(),
+        );
+        let log = DynamoReplyLog::new(aws_sdk_dynamodb::Client::new(sdk), &config.reply_table);
+        NotifierHandler {
+            notifier: Notifier::new(mailer, log, config.reply_from, config.rate_limit),
+            concurrency: config.batch_concurrency,
+        }
+    }
+}
+
+impl<M: Mailer, R: ReplyLog> NotifierHandler<M, R> {
+    /// Handles every record; handled ones (sent, already sent, rate-limited, undeliverable,
+    /// unreadable) are left for Lambda to delete, transient failures are reported by messageId.
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, UnnamedFailures> {
+        let records = batch_records(event);
+        let unnamed = records
+            .iter()
+            .filter(|record| record.message_id.is_empty())
+            .count();
+        let failures = self.notifier.notify_batch(&records, self.concurrency).await;
+        let mut response = SqsBatchResponse::default();
+        let mut unnamed_failures = 0;
+        for message_id in failures {
+            if message_id.is_empty() {
+                unnamed_failures += 1;
+            } else {
+                response.add_failure(message_id);
+            }
+        }
+        if unnamed_failures > 0 {
+            return Err(UnnamedFailures {
+                count: unnamed_failures.min(unnamed),
+            });
+        }
+        Ok(response)
+    }
+}
