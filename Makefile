@@ -23,7 +23,7 @@ help:
 	@echo "  make fuzz        fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
 	@echo "  make bench       criterion, whole-process and Python benchmarks (docs/BENCHMARKS.md)"
 	@echo "Deploying (cdk/README.md):"
-	@echo "  make build       the Lambda bootstrap with cargo-lambda (arm64; downloads a target)"
+	@echo "  make build       both Lambda bootstraps (router, notifier) with cargo-lambda (arm64)"
 	@echo "  make synth       the deployable template (CDK_STAGE=dev|stg|prod, CDK_CONTEXT=...)"
 	@echo "  make cdk-deploy  deploy with your AWS credentials"
 	@echo "  make clean       remove .venv, cdk/node_modules, cdk/cdk.out and demo-state"

@@ -17,6 +17,8 @@ include $(CDK_REPO_ROOT)/make/defaults.mk
 # Where `make build` leaves bootstrap and `make synth` takes it from.
 LAMBDA_DIR = $(CARGO_TARGET_DIR)/lambda
 LAMBDA_ASSET_DIR = $(LAMBDA_DIR)/invite-router-lambda
+NOTIFIER_ASSET_DIR = $(LAMBDA_DIR)/invite-router-notifier
+ASSET_CONTEXT = -c lambdaAssetDir=$(LAMBDA_ASSET_DIR) -c notifierAssetDir=$(NOTIFIER_ASSET_DIR)
 
 # `make synth CDK_STAGE=prod CDK_CONTEXT='-c recipients=create@invites.example.org'`
 CDK_STAGE ?= dev
@@ -66,7 +68,8 @@ cdk-lint-template: cdk-compile $(CFN_LINT_STAMP)
 	printf '#!/bin/sh\nexit 1\n' > "$$asset/bootstrap" && \
 	for stage in dev prod; do \
 	  (cd $(CDK_DIR) && $(CDK_CLI) synth --quiet -o cdk.out/lint-$$stage \
-	    -c stage=$$stage -c recipients=create@example.com -c lambdaAssetDir="$$asset"); \
+	    -c stage=$$stage -c recipients=create@example.com -c replyFrom=invite-router@example.com \
+	    -c lambdaAssetDir="$$asset" -c notifierAssetDir="$$asset"); \
 	done
 	$(CDK_VENV)/bin/cfn-lint --ignore-checks W3005 -- $(CDK_DIR)/cdk.out/lint-*/InviteRouter-*.template.json
 	@echo "cfn-lint: no findings in $$(ls $(CDK_DIR)/cdk.out/lint-*/InviteRouter-*.template.json | wc -l) templates"
@@ -81,15 +84,18 @@ $(CARGO_LAMBDA_STAMP):
 build: $(CARGO_LAMBDA_STAMP)
 	cd $(CDK_REPO_ROOT) && PATH="$(CDK_VENV)/bin:$$PATH" \
 	  $(CARGO) lambda build --release --arm64 --bin invite-router-lambda --lambda-dir $(LAMBDA_DIR)
+	cd $(CDK_REPO_ROOT) && PATH="$(CDK_VENV)/bin:$$PATH" \
+	  $(CARGO) lambda build --release --arm64 --bin invite-router-notifier --lambda-dir $(LAMBDA_DIR)
 	test -x $(LAMBDA_ASSET_DIR)/bootstrap
+	test -x $(NOTIFIER_ASSET_DIR)/bootstrap
 
 # The deployable template from the real binary, in cdk/cdk.out.
 synth: build cdk-compile
-	cd $(CDK_DIR) && $(CDK_CLI) synth --quiet -c stage=$(CDK_STAGE) -c lambdaAssetDir=$(LAMBDA_ASSET_DIR) $(CDK_CONTEXT)
+	cd $(CDK_DIR) && $(CDK_CLI) synth --quiet -c stage=$(CDK_STAGE) $(ASSET_CONTEXT) $(CDK_CONTEXT)
 	@echo "template: $(CDK_DIR)/cdk.out/InviteRouter-$(CDK_STAGE).template.json"
 
 # Deploys with the caller's AWS credentials (see cdk/README.md for bootstrap and SES activation).
 cdk-deploy: build cdk-compile
-	cd $(CDK_DIR) && $(CDK_CLI) deploy -c stage=$(CDK_STAGE) -c lambdaAssetDir=$(LAMBDA_ASSET_DIR) $(CDK_CONTEXT)
+	cd $(CDK_DIR) && $(CDK_CLI) deploy -c stage=$(CDK_STAGE) $(ASSET_CONTEXT) $(CDK_CONTEXT)
 
 .DEFAULT_GOAL := $(CDK_INCLUDER_DEFAULT_GOAL)

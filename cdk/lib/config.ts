@@ -16,6 +16,16 @@ export interface InviteRouterConfig {
   readonly stage: Stage;
   /** Absolute path of the directory holding the Lambda's `bootstrap` (cargo-lambda's output). */
   readonly lambdaAssetDir: string;
+  /** The same for the notifier Lambda (`invite-router-notifier`). */
+  readonly notifierAssetDir: string;
+  /** The verified SES identity replies are sent from (REPLY_FROM). */
+  readonly replyFrom: string;
+  /** Replies per recipient per 24 hours (REPLY_RATE_LIMIT). */
+  readonly replyRateLimit: number;
+  /** An existing SES configuration set replies are sent in (REPLY_CONFIGURATION_SET). */
+  readonly replyConfigurationSet?: string;
+  /** Also confirm accepted invitations to their organizer (NOTIFY_ON_SUCCESS). */
+  readonly notifyOnSuccess: boolean;
   /** The drop-box addresses (or whole domains) SES accepts mail for. */
   readonly recipients: string[];
   /** Where SES writes raw mail in the bucket, and the only prefix the function may read. */
@@ -57,8 +67,12 @@ export interface InviteRouterConfig {
   readonly alarmEmail?: string;
 }
 
-/** Where cargo-lambda puts the binary, relative to a cargo target directory. */
+/** Where cargo-lambda puts the binaries, relative to a cargo target directory. */
 const LAMBDA_ASSET_IN_TARGET = 'lambda/invite-router-lambda';
+const NOTIFIER_ASSET_IN_TARGET = 'lambda/invite-router-notifier';
+
+/** Only dev gets a placeholder reply address, like its placeholder recipient. */
+const DEV_DEFAULT_REPLY_FROM = 'invite-router@example.com';
 /** The crate's own target/, seen from cdk/, for when CARGO_TARGET_DIR is unset. */
 export const DEFAULT_CARGO_TARGET_DIR = '../target';
 
@@ -148,6 +162,17 @@ export function readConfig(
     problems.push('delegates: only read with delegation "listed"; set it, or drop the pairs');
   }
 
+  const replyFrom = (field.optionalString('replyFrom') ?? (stage === 'dev' ? DEV_DEFAULT_REPLY_FROM : '')).toLowerCase();
+  if (replyFrom === '') {
+    problems.push('replyFrom: required outside dev (the verified SES address replies are sent from)');
+  } else if (!/^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(replyFrom)) {
+    problems.push(`replyFrom: "${replyFrom}" is not an email address`);
+  }
+  const replyConfigurationSet = field.optionalString('replyConfigurationSet');
+  if (replyConfigurationSet !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(replyConfigurationSet)) {
+    problems.push(`replyConfigurationSet: "${replyConfigurationSet}" is not a configuration set name`);
+  }
+
   const alarmEmail = field.optionalString('alarmEmail');
   if (alarmEmail !== undefined && !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alarmEmail)) {
     problems.push(`alarmEmail: "${alarmEmail}" is not an email address`);
@@ -159,6 +184,14 @@ export function readConfig(
       baseDir,
       field.string('lambdaAssetDir', path.join(cargoTargetDir, LAMBDA_ASSET_IN_TARGET)),
     ),
+    notifierAssetDir: path.resolve(
+      baseDir,
+      field.string('notifierAssetDir', path.join(cargoTargetDir, NOTIFIER_ASSET_IN_TARGET)),
+    ),
+    replyFrom,
+    replyRateLimit: field.integer('replyRateLimit', 10, 1, 1000),
+    replyConfigurationSet,
+    notifyOnSuccess: field.boolean('notifyOnSuccess', false),
     recipients,
     mailPrefix,
     mailExpirationDays: field.integer('mailExpirationDays', 30, 1, 3650),

@@ -21,6 +21,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { InviteRouterConfig } from './config';
+import { Notifier } from './notifier';
 
 /** The ledger's key, a contract with the Rust side (which writes "-" as the series' RECURRENCE-ID). */
 export const LEDGER_PARTITION_KEY = 'uid';
@@ -74,6 +75,7 @@ export class InviteRouterStack extends Stack {
   readonly alarmTopic: sns.Topic;
   readonly ledgerTable: dynamodb.Table;
   readonly intakeFunction: lambda.Function;
+  readonly notifier: Notifier;
 
   constructor(scope: Construct, id: string, props: InviteRouterStackProps) {
     // Deleting the prod stack by mistake would orphan retained data and stop mail intake.
@@ -88,6 +90,7 @@ export class InviteRouterStack extends Stack {
     Tags.of(this).add('stage', config.stage);
 
     assertLambdaAsset(config.lambdaAssetDir);
+    assertLambdaAsset(config.notifierAssetDir);
 
     // ---- Storage: raw mail --------------------------------------------------------------------
     const accessLogBucket = new s3.Bucket(this, 'AccessLogBucket', {
@@ -302,6 +305,9 @@ export class InviteRouterStack extends Stack {
         // The drop-box addresses are never answered: a reply there would loop back to us.
         DROPBOX_ADDRESSES: config.recipients.join(','),
         ...(config.delegates.length > 0 ? { DELEGATES: config.delegates.join(';') } : {}),
+        // Our own reply address is never answered either.
+        REPLY_FROM: config.replyFrom,
+        NOTIFY_ON_SUCCESS: String(config.notifyOnSuccess),
         RUST_LOG: config.rustLog,
       },
     });
@@ -371,6 +377,15 @@ export class InviteRouterStack extends Stack {
     // Lambda checks the role can read the queue when the mapping is created.
     mapping.node.addDependency(role);
 
+    // ---- Replies ------------------------------------------------------------------------------
+    this.notifier = new Notifier(this, 'Notifier', {
+      config,
+      rejectedTopic: this.topics.rejected,
+      queueConsumerActions: QUEUE_CONSUMER_ACTIONS,
+      removalPolicy: dataRemovalPolicy,
+      keepData,
+    });
+
     // ---- Monitoring ---------------------------------------------------------------------------
     const alarmAction = new cloudwatchActions.SnsAction(this.alarmTopic);
     const alarms: cloudwatch.Alarm[] = [
@@ -406,6 +421,7 @@ export class InviteRouterStack extends Stack {
         evaluationPeriods: 5,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      ...this.notifier.alarms,
     ];
     for (const alarm of alarms) {
       alarm.addAlarmAction(alarmAction);
@@ -423,6 +439,9 @@ export class InviteRouterStack extends Stack {
     new CfnOutput(this, 'IntakeQueueUrl', { value: this.intakeQueue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'FunctionName', { value: this.intakeFunction.functionName });
+    new CfnOutput(this, 'NotifierFunctionName', { value: this.notifier.function.functionName });
+    new CfnOutput(this, 'NotifierDeadLetterQueueUrl', { value: this.notifier.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ReplyTableName', { value: this.notifier.replyTable.tableName });
     new CfnOutput(this, 'ReceiptRuleSetName', {
       value: ruleSetName,
       description: 'Activate with: aws ses set-active-receipt-rule-set --rule-set-name <this>',
@@ -468,7 +487,7 @@ function assertLambdaAsset(dir: string): void {
   if (!fs.existsSync(bootstrap)) {
     throw new Error(
       `no Lambda binary at ${bootstrap}: run \`make build\` (cargo lambda build --release --arm64) ` +
-        'or pass -c lambdaAssetDir=DIR pointing at a directory with a bootstrap file',
+        'or pass -c lambdaAssetDir=DIR / -c notifierAssetDir=DIR pointing at a directory with a bootstrap file',
     );
   }
 }

@@ -24,6 +24,11 @@ describe('readConfig', () => {
     assert.deepEqual(read({}), {
       stage: 'dev',
       lambdaAssetDir: path.resolve('/repo/target/lambda/invite-router-lambda'),
+      notifierAssetDir: path.resolve('/repo/target/lambda/invite-router-notifier'),
+      replyFrom: 'invite-router@example.com',
+      replyRateLimit: 10,
+      replyConfigurationSet: undefined,
+      notifyOnSuccess: false,
       recipients: ['create@example.com'],
       mailPrefix: 'incoming/',
       mailExpirationDays: 30,
@@ -57,6 +62,7 @@ describe('readConfig', () => {
     const config = read({
       stage: 'prod',
       recipients: ' Create@Invites.Example.org, invites.example.net ',
+      replyFrom: 'Invite-Router@Replies.Example.org',
       lambdaAssetDir: '/abs/lambda',
       batchSize: '25',
       maxBatchingWindowSeconds: '2',
@@ -70,6 +76,7 @@ describe('readConfig', () => {
     assert.equal(config.maxBatchingWindowSeconds, 2);
     assert.equal(config.reservedConcurrency, 3);
     assert.equal(config.requireAuthentication, false);
+    assert.equal(config.replyFrom, 'invite-router@replies.example.org');
   });
 
   test('JSON values from cdk.json are accepted as they are', () => {
@@ -79,11 +86,16 @@ describe('readConfig', () => {
     assert.equal(config.requireAuthentication, false);
   });
 
-  test('stg and prod must name their recipients: no example.com placeholder outside dev', () => {
+  test('stg and prod must name their recipients and reply address: no example.com placeholder outside dev', () => {
     assert.deepEqual(problemsOf({ stage: 'prod' }), [
       'recipients: required outside dev (comma-separated addresses or domains)',
+      'replyFrom: required outside dev (the verified SES address replies are sent from)',
     ]);
-    assert.equal(problemsOf({ stage: 'stg' }).length, 1);
+    assert.equal(problemsOf({ stage: 'stg' }).length, 2);
+    assert.deepEqual(problemsOf({ replyFrom: 'not an address', replyConfigurationSet: 'bad name!' }), [
+      'replyFrom: "not an address" is not an email address',
+      'replyConfigurationSet: "bad name!" is not a configuration set name',
+    ]);
   });
 
   test('every bad value is reported at once, by name', () => {
@@ -95,6 +107,7 @@ describe('readConfig', () => {
       batchSize: 'ten',
       requireAuthentication: 'yes',
       alarmEmail: 'oncall',
+      replyFrom: 'nobody',
     });
     const names = problems.map((problem) => problem.split(':')[0]).sort();
     assert.deepEqual(names, [
@@ -103,6 +116,7 @@ describe('readConfig', () => {
       'mailPrefix',
       'maxReceiveCount',
       'recipients',
+      'replyFrom',
       'requireAuthentication',
       'stage',
     ]);

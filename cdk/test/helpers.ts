@@ -36,7 +36,11 @@ export interface Synthesized {
  */
 export function build(context: Record<string, unknown> = {}): Omit<Synthesized, 'template'> {
   const app = new App({ postCliContext: FEATURE_FLAGS });
-  const merged: Record<string, unknown> = { lambdaAssetDir: dummyAssetDir(), ...context };
+  const merged: Record<string, unknown> = {
+    lambdaAssetDir: dummyAssetDir(),
+    notifierAssetDir: dummyAssetDir(),
+    ...context,
+  };
   const config = readConfig((key) => merged[key], process.cwd());
   const stack = new InviteRouterStack(app, stackNameFor(config.stage), { config });
   return { app, stack };

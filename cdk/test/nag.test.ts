@@ -50,8 +50,15 @@ function quietly<T>(fn: () => T): T {
 describe('cdk-nag AwsSolutionsChecks', () => {
   for (const context of [
     {},
-    { stage: 'stg', recipients: 'create@stg.example.org', reservedConcurrency: '2' },
-    { stage: 'prod', recipients: 'create@example.org', mailPrefix: 'raw/', alarmEmail: 'oncall@example.org' },
+    { stage: 'stg', recipients: 'create@stg.example.org', replyFrom: 'invite-router@stg.example.org', reservedConcurrency: '2' },
+    {
+      stage: 'prod',
+      recipients: 'create@example.org',
+      replyFrom: 'invite-router@example.org',
+      replyConfigurationSet: 'replies',
+      mailPrefix: 'raw/',
+      alarmEmail: 'oncall@example.org',
+    },
   ]) {
     test(`no unacknowledged finding, errors or warnings (${JSON.stringify(context)})`, () => {
       const { stack } = build(context);

@@ -12,7 +12,11 @@ import { getAtt, logicalIdOf, onlyLogicalId, ref, synth } from './helpers';
 // One default dev stack and one prod stack serve most tests: synthesis is the slow part.
 const dev = synth();
 const devT = dev.template;
-const prod = synth({ stage: 'prod', recipients: 'create@invites.example.org,cancel@invites.example.org' });
+const prod = synth({
+  stage: 'prod',
+  recipients: 'create@invites.example.org,cancel@invites.example.org',
+  replyFrom: 'invite-router@replies.example.org',
+});
 const prodT = prod.template;
 
 const ids = {
@@ -22,10 +26,15 @@ const ids = {
   intakeQueue: logicalIdOf(devT, 'AWS::SQS::Queue', 'IntakeQueue'),
   intakeQueuePolicy: logicalIdOf(devT, 'AWS::SQS::QueuePolicy', 'IntakeQueuePolicy'),
   dlq: logicalIdOf(devT, 'AWS::SQS::Queue', 'DeadLetterQueue'),
-  fn: onlyLogicalId(devT, 'AWS::Lambda::Function'),
-  role: onlyLogicalId(devT, 'AWS::IAM::Role'),
-  logGroup: onlyLogicalId(devT, 'AWS::Logs::LogGroup'),
-  table: onlyLogicalId(devT, 'AWS::DynamoDB::Table'),
+  fn: logicalIdOf(devT, 'AWS::Lambda::Function', 'Function'),
+  role: logicalIdOf(devT, 'AWS::IAM::Role', 'FunctionRole'),
+  logGroup: logicalIdOf(devT, 'AWS::Logs::LogGroup', 'FunctionLogGroup'),
+  table: logicalIdOf(devT, 'AWS::DynamoDB::Table', 'LedgerTable'),
+  notifierFn: logicalIdOf(devT, 'AWS::Lambda::Function', 'NotifierFunction'),
+  notifierRole: logicalIdOf(devT, 'AWS::IAM::Role', 'NotifierRole'),
+  notifierQueue: logicalIdOf(devT, 'AWS::SQS::Queue', 'NotifierQueue'),
+  notifierDlq: logicalIdOf(devT, 'AWS::SQS::Queue', 'NotifierDeadLetterQueue'),
+  replyTable: logicalIdOf(devT, 'AWS::DynamoDB::Table', 'NotifierReplyTable'),
   key: onlyLogicalId(devT, 'AWS::KMS::Key'),
   ruleSet: onlyLogicalId(devT, 'AWS::SES::ReceiptRuleSet'),
   createTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'CreateTopic'),
@@ -270,6 +279,8 @@ describe('the function', () => {
       REQUIRE_AUTHENTICATION: 'true',
       DELEGATION: 'same-domain',
       DROPBOX_ADDRESSES: 'create@example.com',
+      REPLY_FROM: 'invite-router@example.com',
+      NOTIFY_ON_SUCCESS: 'false',
       RUST_LOG: 'info',
     });
   });
@@ -334,7 +345,7 @@ describe('the function', () => {
   });
 
   test('the mapping is created after the role can read the queue', () => {
-    const policyId = onlyLogicalId(devT, 'AWS::IAM::Policy');
+    const policyId = logicalIdOf(devT, 'AWS::IAM::Policy', 'FunctionRoleDefaultPolicy');
     devT.hasResource('AWS::Lambda::EventSourceMapping', { DependsOn: Match.arrayWith([policyId]) });
   });
 
@@ -410,8 +421,9 @@ describe('least privilege', () => {
   test('the function role carries no managed policy and exactly these statements', () => {
     devT.hasResourceProperties('AWS::IAM::Role', { ManagedPolicyArns: Match.absent() });
     const policies = devT.findResources('AWS::IAM::Policy');
-    assert.equal(Object.keys(policies).length, 1);
-    const policy = Object.values(policies)[0];
+    // One for the intake function, one for the notifier (checked under "the notifier").
+    assert.equal(Object.keys(policies).length, 2);
+    const policy = policies[logicalIdOf(devT, 'AWS::IAM::Policy', 'FunctionRoleDefaultPolicy')];
     assert.deepEqual(policy.Properties.Roles, [ref(ids.role)]);
     assert.deepEqual(policy.Properties.PolicyDocument.Statement, [
       {
@@ -474,8 +486,8 @@ describe('least privilege', () => {
 describe('monitoring', () => {
   const alarmTopicRef = [ref(ids.alarmTopic)];
 
-  test('four alarms, each notifying the alarm topic on alarm and on recovery', () => {
-    devT.resourceCountIs('AWS::CloudWatch::Alarm', 4);
+  test('six alarms (four for intake, two for the notifier), each notifying the alarm topic on alarm and on recovery', () => {
+    devT.resourceCountIs('AWS::CloudWatch::Alarm', 6);
     for (const alarm of Object.values(devT.findResources('AWS::CloudWatch::Alarm'))) {
       assert.deepEqual(alarm.Properties.AlarmActions, alarmTopicRef);
       assert.deepEqual(alarm.Properties.OKActions, alarmTopicRef);
@@ -518,7 +530,11 @@ describe('monitoring', () => {
   });
 
   test('an alarm email subscribes to the alarm topic only when given', () => {
-    devT.resourceCountIs('AWS::SNS::Subscription', 0);
+    const emailSubscriptions = (t: typeof devT) =>
+      Object.values(t.findResources('AWS::SNS::Subscription')).filter(
+        (subscription) => subscription.Properties.Protocol === 'email',
+      ).length;
+    assert.equal(emailSubscriptions(devT), 0);
     synth({ alarmEmail: 'oncall@example.org' }).template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'oncall@example.org',
@@ -541,6 +557,9 @@ describe('monitoring', () => {
         IntakeQueueUrl: ref(ids.intakeQueue),
         DeadLetterQueueUrl: ref(ids.dlq),
         FunctionName: ref(ids.fn),
+        NotifierFunctionName: ref(ids.notifierFn),
+        NotifierDeadLetterQueueUrl: ref(ids.notifierDlq),
+        ReplyTableName: ref(ids.replyTable),
         ReceiptRuleSetName: 'invite-router-dev-rules',
       },
     );
@@ -577,7 +596,10 @@ describe('stages', () => {
 
   for (const stage of ['dev', 'stg']) {
     test(`${stage} is disposable: no retained data, no deletion protection`, () => {
-      const t = stage === 'dev' ? devT : synth({ stage, recipients: 'create@stg.example.org' }).template;
+      const t =
+        stage === 'dev'
+          ? devT
+          : synth({ stage, recipients: 'create@stg.example.org', replyFrom: 'invite-router@stg.example.org' }).template;
       for (const type of dataTypes) {
         for (const [id, resource] of Object.entries(t.findResources(type))) {
           assert.equal(resource.DeletionPolicy, 'Delete', `${id} in ${stage}`);
@@ -586,4 +608,102 @@ describe('stages', () => {
       t.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
     });
   }
+});
+
+describe('the notifier', () => {
+  test('its queue is subscribed to the rejected topic with raw delivery, with a DLQ', () => {
+    devT.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'sqs',
+      TopicArn: ref(ids.rejectedTopic),
+      Endpoint: getAtt(ids.notifierQueue),
+      RawMessageDelivery: true,
+    });
+    devT.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: getAtt(ids.notifierDlq), maxReceiveCount: 5 },
+      SqsManagedSseEnabled: true,
+    });
+    // Only the rejected topic may send to it.
+    devT.hasResourceProperties('AWS::SQS::QueuePolicy', {
+      Queues: [ref(ids.notifierQueue)],
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'sqs:SendMessage',
+            Principal: { Service: 'sns.amazonaws.com' },
+            Condition: { ArnEquals: { 'aws:SourceArn': ref(ids.rejectedTopic) } },
+          }),
+        ]),
+      },
+    });
+  });
+
+  test('the function runs the notifier bootstrap on arm64, with partial batch responses', () => {
+    devT.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'provided.al2023',
+      Architectures: ['arm64'],
+      Role: getAtt(ids.notifierRole),
+      Environment: {
+        Variables: {
+          REPLY_TABLE: ref(ids.replyTable),
+          REPLY_FROM: 'invite-router@example.com',
+          REPLY_RATE_LIMIT: '10',
+          RUST_LOG: 'info',
+        },
+      },
+    });
+    devT.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: ref(ids.notifierFn),
+      EventSourceArn: getAtt(ids.notifierQueue),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+    });
+  });
+
+  test('the reply log is a table keyed by id whose items expire', () => {
+    devT.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: 'expires_at', Enabled: true },
+      BillingMode: 'PAY_PER_REQUEST',
+    });
+  });
+
+  test('the role sends only from REPLY_FROM (its address or domain identity), never *', () => {
+    const policy = Object.values(devT.findResources('AWS::IAM::Policy')).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(ids.notifierRole),
+    );
+    assert.ok(policy, 'the notifier role has a policy');
+    const statements = policy!.Properties.PolicyDocument.Statement as Array<Record<string, unknown>>;
+    const send = statements.find((s) => s.Sid === 'SendRepliesFromReplyAddress')!;
+    assert.deepEqual(send.Action, ['ses:SendEmail', 'ses:SendRawEmail']);
+    const resources = JSON.stringify(send.Resource);
+    assert.ok(resources.includes(':identity/invite-router@example.com'), resources);
+    assert.ok(resources.includes(':identity/example.com'), resources);
+    assert.ok(!resources.includes('"*"'), resources);
+    assert.deepEqual(send.Condition, { StringEquals: { 'ses:FromAddress': 'invite-router@example.com' } });
+    const log = statements.find((s) => s.Sid === 'ReadWriteReplyLog')!;
+    assert.deepEqual(log.Action, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    assert.deepEqual(log.Resource, getAtt(ids.replyTable));
+    for (const statement of statements) {
+      assert.notEqual(statement.Resource, '*', JSON.stringify(statement));
+    }
+  });
+
+  test('a configuration set is named in the environment and scoped in the policy', () => {
+    const t = synth({ replyConfigurationSet: 'replies' }).template;
+    t.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REPLY_CONFIGURATION_SET: 'replies' }) },
+    });
+    const policies = JSON.stringify(t.findResources('AWS::IAM::Policy'));
+    assert.ok(policies.includes(':configuration-set/replies'), policies);
+  });
+
+  test('the intake function knows the reply address (never answered) and NOTIFY_ON_SUCCESS', () => {
+    synth({ replyFrom: 'bot@replies.example.org', notifyOnSuccess: 'true' }).template.hasResourceProperties(
+      'AWS::Lambda::Function',
+      {
+        Environment: {
+          Variables: Match.objectLike({ REPLY_FROM: 'bot@replies.example.org', NOTIFY_ON_SUCCESS: 'true' }),
+        },
+      },
+    );
+  });
 });

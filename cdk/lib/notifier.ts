@@ -1,0 +1,179 @@
+/**
+ * The notifier: the second Lambda of the crate (`invite-router-notifier`), fed by a queue
+ * subscribed to the rejected topic, that replies to refused senders through SES. Its reply log
+ * (idempotency and the per-recipient rate limit) is a DynamoDB table with TTL.
+ */
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import type { InviteRouterConfig } from './config';
+
+/** What the Rust reply log (src/aws/reply_log.rs) calls: point reads, conditional puts inside
+ * TransactWriteItems, the settle update and the release delete. Nothing else. */
+export const REPLY_LOG_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
+
+/** SES v2 SendEmail with raw content is authorized as both. */
+export const SEND_ACTIONS = ['ses:SendEmail', 'ses:SendRawEmail'];
+
+export interface NotifierProps {
+  readonly config: InviteRouterConfig;
+  readonly rejectedTopic: sns.Topic;
+  readonly queueConsumerActions: string[];
+  readonly removalPolicy: RemovalPolicy;
+  readonly keepData: boolean;
+}
+
+export class Notifier extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly replyTable: dynamodb.Table;
+  readonly function: lambda.Function;
+  readonly alarms: cloudwatch.Alarm[];
+
+  constructor(scope: Construct, id: string, props: NotifierProps) {
+    super(scope, id);
+    const { config } = props;
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      // SSE-SQS: SNS delivers to it without a key grant, and the function reads it without kms.
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(30 * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
+    });
+    // Raw delivery: the body is the rejected message itself (the Rust side reads either form).
+    props.rejectedTopic.addSubscription(
+      new subscriptions.SqsSubscription(this.queue, { rawMessageDelivery: true }),
+    );
+
+    this.replyTable = new dynamodb.Table(this, 'ReplyTable', {
+      partitionKey: { name: 'id', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      // Claims and rate windows expire by themselves (a week, a day).
+      timeToLiveAttribute: 'expires_at',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      deletionProtection: props.keepData,
+      removalPolicy: props.removalPolicy,
+    });
+
+    const logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: logs.RetentionDays.TWO_WEEKS,
+      removalPolicy: props.removalPolicy,
+    });
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `invite-router ${config.stage}: the notifier function`,
+    });
+    this.function = new lambda.Function(this, 'Function', {
+      description: 'invite-router: replies to refused senders through SES',
+      runtime: lambda.Runtime.PROVIDED_AL2023,
+      architecture: lambda.Architecture.ARM_64,
+      handler: 'bootstrap',
+      code: lambda.Code.fromAsset(config.notifierAssetDir),
+      role,
+      timeout: Duration.seconds(30),
+      memorySize: 128,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: {
+        REPLY_TABLE: this.replyTable.tableName,
+        REPLY_FROM: config.replyFrom,
+        REPLY_RATE_LIMIT: String(config.replyRateLimit),
+        ...(config.replyConfigurationSet ? { REPLY_CONFIGURATION_SET: config.replyConfigurationSet } : {}),
+        RUST_LOG: config.rustLog,
+      },
+    });
+
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'WriteOwnLogs',
+        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        resources: [logGroup.logGroupArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ReadWriteReplyLog',
+        actions: REPLY_LOG_ACTIONS,
+        resources: [this.replyTable.tableArn],
+      }),
+    );
+    // Only from REPLY_FROM: SES authorizes a send against the identity that verified the address,
+    // the address itself or its domain, and against the configuration set when one is named.
+    const identity = (name: string) => `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:identity/${name}`;
+    const replyDomain = config.replyFrom.split('@')[1];
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SendRepliesFromReplyAddress',
+        actions: SEND_ACTIONS,
+        resources: [
+          identity(config.replyFrom),
+          identity(replyDomain),
+          ...(config.replyConfigurationSet
+            ? [
+                `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:configuration-set/${config.replyConfigurationSet}`,
+              ]
+            : []),
+        ],
+        conditions: { StringEquals: { 'ses:FromAddress': config.replyFrom } },
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'ConsumeNotifierQueue',
+        actions: props.queueConsumerActions,
+        resources: [this.queue.queueArn],
+      }),
+    );
+    const mapping = new lambda.EventSourceMapping(this, 'QueueMapping', {
+      target: this.function,
+      eventSourceArn: this.queue.queueArn,
+      batchSize: 10,
+      reportBatchItemFailures: true,
+    });
+    mapping.node.addDependency(role);
+
+    const alarmOnAny = {
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    };
+    this.alarms = [
+      new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+        alarmDescription:
+          'A reply failed maxReceiveCount times and is in the notifier dead-letter queue: check SES (sandbox, identity, sending paused) and redrive it.',
+        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+          period: Duration.minutes(1),
+          statistic: cloudwatch.Stats.MAXIMUM,
+        }),
+        ...alarmOnAny,
+      }),
+      new cloudwatch.Alarm(this, 'FunctionErrors', {
+        alarmDescription: 'The notifier failed whole invocations (crash, timeout): read its logs.',
+        metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        ...alarmOnAny,
+      }),
+    ];
+  }
+}
