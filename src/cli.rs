@@ -117,7 +117,8 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
         AnsweringPublisher::new(JsonlPublisher::new(topics), notifier),
         settings.limits,
         policy,
-    );
+    )
+    .with_confirmations(settings.notify_on_success);
     let mut all_handled = true;
     for file in files {
         let source = MailSource {

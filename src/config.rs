@@ -56,6 +56,8 @@ pub struct Config {
     pub queue_url: String,
     pub limits: Limits,
     pub policy: SenderPolicy,
+    /// `NOTIFY_ON_SUCCESS`: also confirm accepted invitations to their organizer.
+    pub notify_on_success: bool,
     pub batch_concurrency: usize,
 }
 
@@ -191,6 +193,7 @@ impl Config {
             queue_url,
             limits: core.limits,
             policy: core.policy,
+            notify_on_success: core.notify_on_success,
             batch_concurrency,
         })
     }

@@ -13,8 +13,8 @@ use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tracing::{Instrument, field};
 
-use crate::core::model::RejectedMessage;
-use crate::core::reply::{ReplyError, render_reply};
+use crate::core::model::{ConfirmationMessage, RejectedMessage};
+use crate::core::reply::{ReplyError, render_confirmation, render_reply};
 use crate::ports::{Claim, Classified, ErrorKind, Mailer, PortError, ReplyLog};
 use crate::service::BatchRecord;
 
@@ -105,9 +105,13 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
     /// Handles one message body: the `rejected` JSON itself (raw delivery) or an SNS notification
     /// carrying it. `Ok` means handled for good; `Err` says whether a retry can help.
     pub async fn notify(&self, body: &str) -> Result<Notified, NotifyError> {
-        let rejected = parse_rejected(body)?;
         let now = (self.clock)();
-        let reply = render_reply(&rejected, &self.reply_from, now)?;
+        let reply = match parse_notice(body)? {
+            Notice::Refusal(rejected) => render_reply(&rejected, &self.reply_from, now)?,
+            Notice::Confirmation(confirmed) => {
+                render_confirmation(&confirmed, &self.reply_from, now)?
+            }
+        };
         match self
             .log
             .claim(&reply.dedupe_id, &reply.to, now, self.rate_limit)
@@ -182,8 +186,14 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
     }
 }
 
-/// The `rejected` message in a queue body: raw delivery, or wrapped in an SNS notification.
-fn parse_rejected(body: &str) -> Result<RejectedMessage, NotifyError> {
+/// What a message of the `rejected` topic asks for.
+enum Notice {
+    Refusal(RejectedMessage),
+    Confirmation(ConfirmationMessage),
+}
+
+/// The notice in a queue body: raw delivery, or wrapped in an SNS notification.
+fn parse_notice(body: &str) -> Result<Notice, NotifyError> {
     let value: Value =
         serde_json::from_str(body).map_err(|error| NotifyError::BadMessage(error.to_string()))?;
     let value = match (value.get("Type"), value.get("Message")) {
@@ -193,10 +203,17 @@ fn parse_rejected(body: &str) -> Result<RejectedMessage, NotifyError> {
         }
         _ => value,
     };
-    let rejected: RejectedMessage = serde_json::from_value(value)
-        .map_err(|error| NotifyError::BadMessage(error.to_string()))?;
-    if rejected.sender.is_empty() || rejected.dedupe_id.is_empty() {
+    let bad = |error: serde_json::Error| NotifyError::BadMessage(error.to_string());
+    let notice = match value.get("kind").and_then(Value::as_str) {
+        Some("confirmation") => Notice::Confirmation(serde_json::from_value(value).map_err(bad)?),
+        _ => Notice::Refusal(serde_json::from_value(value).map_err(bad)?),
+    };
+    let (sender, dedupe_id) = match &notice {
+        Notice::Refusal(message) => (&message.sender, &message.dedupe_id),
+        Notice::Confirmation(message) => (&message.sender, &message.dedupe_id),
+    };
+    if sender.is_empty() || dedupe_id.is_empty() {
         return Err(NotifyError::BadMessage("no sender or dedupe id".into()));
     }
-    Ok(rejected)
+    Ok(notice)
 }

@@ -15,11 +15,12 @@ use chrono::{DateTime, Utc};
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
-use crate::core::itip::answer::{NoReply, may_answer};
+use crate::core::itip::answer::{NoReply, may_answer, may_write_to};
 use crate::core::itip::check::CheckedMessage;
 use crate::core::itip::rules::decide;
 use crate::core::message::{
-    event_attributes, event_message, rejected_attributes, rejected_message, source_info,
+    confirmation_attributes, confirmation_message, event_attributes, event_message,
+    rejected_attributes, rejected_message, source_info,
 };
 use crate::core::model::{Analysis, EventKey, Reason, RecordState, RecordStatus, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
@@ -160,6 +161,7 @@ pub struct Service<M, L, P> {
     analyzer: Analyzer,
     /// Who is answered (`itip::answer`); the analyzer has its own copy for the checks.
     policy: SenderPolicy,
+    confirm_success: bool,
     clock: Clock,
 }
 
@@ -176,9 +178,16 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             ledger,
             publisher,
             policy: policy.clone(),
+            confirm_success: false,
             analyzer: Arc::new(move |raw| core::analyze(raw, &limits, &policy)),
             clock: Arc::new(Utc::now),
         }
+    }
+
+    /// `NOTIFY_ON_SUCCESS`: also confirm accepted invitations to their sender.
+    pub fn with_confirmations(mut self, confirm: bool) -> Self {
+        self.confirm_success = confirm;
+        self
     }
 
     pub fn with_analyzer(mut self, analyzer: Analyzer) -> Self {
@@ -319,8 +328,58 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             outcome.route = *route;
             outcome.reason = None;
         }
+        if self.confirm_success && outcome.route.topic().is_some() {
+            self.confirm(&analysis, checked, source, &mut outcome)
+                .await?;
+        }
         record_in_span(&outcome);
         Ok(outcome)
+    }
+
+    /// With `NOTIFY_ON_SUCCESS`: tells the sender their invitation was acted on, when the core
+    /// says they may be written to at all. The notice's dedupe id is the email's and the route's,
+    /// so a retry (or the recovery of this very email) confirms once.
+    async fn confirm(
+        &self,
+        analysis: &Analysis,
+        checked: &CheckedMessage,
+        source: &MailSource,
+        outcome: &mut Outcome,
+    ) -> Result<(), ServiceError> {
+        let sender = analysis.envelope.sender.as_deref();
+        let (Ok(()), Some(sender)) = (may_write_to(sender, &analysis.reply, &self.policy), sender)
+        else {
+            return Ok(());
+        };
+        let Some(event) = checked
+            .events()
+            .iter()
+            .find(|event| event.recurrence_id.is_none())
+            .or_else(|| checked.events().first())
+        else {
+            return Ok(());
+        };
+        let message = confirmation_message(
+            sender,
+            outcome.route,
+            event,
+            &analysis.envelope,
+            source_info(analysis, source.bucket.as_deref(), &source.key),
+        );
+        let body = encode(&message)?;
+        self.publisher
+            .publish(
+                Topic::Rejected,
+                &body,
+                &confirmation_attributes(outcome.route),
+            )
+            .await?;
+        outcome.published.push(Published {
+            topic: Topic::Rejected,
+            dedupe_id: message.dedupe_id,
+        });
+        outcome.notify_sender = true;
+        Ok(())
     }
 
     /// Publishes a committed outbox entry, then clears it. A crash in between republishes it with

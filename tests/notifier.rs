@@ -6,7 +6,9 @@ mod support;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use invite_router::core::model::{REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, SourceInfo};
+use invite_router::core::model::{
+    NoticeKind, REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, SourceInfo,
+};
 use invite_router::core::reply::Reply;
 use invite_router::local::SqliteReplyLog;
 use invite_router::notifier::{Notified, Notifier};
@@ -43,6 +45,7 @@ impl Mailer for MemoryMailer {
 fn refusal(id: u32, sender: &str) -> String {
     serde_json::to_string(&RejectedMessage {
         schema_version: REJECTED_SCHEMA_VERSION,
+        kind: NoticeKind::Refusal,
         dedupe_id: format!("{id:064x}"),
         sender: sender.into(),
         reason: Reason::NoCalendar,

@@ -428,3 +428,39 @@ fn a_spoofed_request_gets_no_reply_and_a_broken_one_does() {
     // Content-Language en-US comes before Accept-Language fr-FR: English it is.
     assert!(reply.contains("Content-Language: en"), "{reply}");
 }
+
+#[test]
+fn with_notify_on_success_the_organizer_is_confirmed_once_per_transition() {
+    let files: Vec<PathBuf> = [
+        "alice-invites",
+        "alice-invites",
+        "sent-by-same-domain",
+        "dmarc-none-unaligned-pass",
+    ]
+    .iter()
+    .map(|name| fixture(name))
+    .collect();
+    let run = process(&[("NOTIFY_ON_SUCCESS", "true")], &files);
+    let routes: Vec<&str> = (0..4).map(|index| run.route(index).0).collect();
+    assert_eq!(routes, ["create", "duplicate", "update", "invalid"]);
+    // The create and the update are confirmed; the duplicate and the spoof are not answered.
+    let recipients: Vec<&str> = run.replies.iter().map(|(to, _)| to.as_str()).collect();
+    assert_eq!(
+        recipients,
+        ["alice.moreau@example.com", "claire.petit@example.com"]
+    );
+    assert!(
+        run.replies
+            .iter()
+            .any(|(_, raw)| raw.contains("added the meeting"))
+    );
+    assert!(
+        run.replies
+            .iter()
+            .any(|(_, raw)| raw.contains("updated the meeting"))
+    );
+    assert_eq!(run.lines[0]["notify_sender"], true);
+    assert_eq!(run.lines[1]["notify_sender"], false);
+    // Off by default: nothing for an accepted invitation.
+    assert!(run_fixtures(&["alice-invites"]).replies.is_empty());
+}

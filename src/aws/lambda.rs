@@ -36,7 +36,8 @@ impl AwsHandler {
         let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(sdk), config.topics.clone());
         let queue = SqsQueue::new(aws_sdk_sqs::Client::new(sdk), &config.queue_url);
         Handler {
-            service: Service::new(store, ledger, publisher, config.limits, config.policy),
+            service: Service::new(store, ledger, publisher, config.limits, config.policy)
+                .with_confirmations(config.notify_on_success),
             queue,
             concurrency: config.batch_concurrency,
         }

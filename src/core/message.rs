@@ -7,8 +7,9 @@
 use sha2::{Digest, Sha256};
 
 use super::model::{
-    Analysis, Envelope, EventComponent, EventKey, EventMessage, Method, REJECTED_SCHEMA_VERSION,
-    Reason, RejectedMessage, Route, SCHEMA_VERSION, SourceInfo,
+    Analysis, ConfirmationMessage, Envelope, EventComponent, EventKey, EventMessage, Method,
+    NoticeKind, REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, Route, SCHEMA_VERSION,
+    SourceInfo,
 };
 use super::reply::pick_language;
 
@@ -105,6 +106,7 @@ pub fn rejected_message(
 ) -> RejectedMessage {
     RejectedMessage {
         schema_version: REJECTED_SCHEMA_VERSION,
+        kind: NoticeKind::Refusal,
         dedupe_id: rejection_dedupe_id(source.message_id.as_deref(), &source.key, reason),
         sender: sender.to_owned(),
         reason,
@@ -114,6 +116,39 @@ pub fn rejected_message(
         received_at: envelope.date,
         source,
     }
+}
+
+/// With `NOTIFY_ON_SUCCESS`: the notice confirming to `sender` that `event` was `route`d. The same
+/// email confirmed for the same route is the same notice.
+pub fn confirmation_message(
+    sender: &str,
+    route: Route,
+    event: &EventComponent,
+    envelope: &Envelope,
+    source: SourceInfo,
+) -> ConfirmationMessage {
+    let origin = source.message_id.as_deref().unwrap_or(&source.key);
+    ConfirmationMessage {
+        schema_version: REJECTED_SCHEMA_VERSION,
+        kind: NoticeKind::Confirmation,
+        dedupe_id: digest_fields(&["confirmation", origin, route.as_str()]),
+        sender: sender.to_owned(),
+        route,
+        summary: event.summary.clone(),
+        start: event.start,
+        subject: source.subject.clone(),
+        language: pick_language(&envelope.languages).to_owned(),
+        received_at: envelope.date,
+        source,
+    }
+}
+
+/// SNS message attributes of a confirmation: its route, and `kind` for filter policies.
+pub fn confirmation_attributes(route: Route) -> Vec<(String, String)> {
+    vec![
+        ("route".to_owned(), route.as_str().to_owned()),
+        ("kind".to_owned(), "confirmation".to_owned()),
+    ]
 }
 
 /// SNS message attributes of a rejection: `route` is always `invalid`, `method` when known.

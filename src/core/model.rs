@@ -543,11 +543,25 @@ pub struct EventMessage {
 /// (`language`, `received_at`).
 pub const REJECTED_SCHEMA_VERSION: u32 = 2;
 
+/// What a message on the `rejected` topic (the notifier's input) asks the notifier to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Why a request was refused.
+    #[default]
+    Refusal,
+    /// With `NOTIFY_ON_SUCCESS`: that an invitation was accepted.
+    Confirmation,
+}
+
 /// The body published to the `rejected` topic, for the organizer to be told why. The notifier
 /// renders the reply from it alone.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RejectedMessage {
     pub schema_version: u32,
+    /// Always `refusal`.
+    #[serde(default)]
+    pub kind: NoticeKind,
     pub dedupe_id: String,
     pub sender: String,
     pub reason: Reason,
@@ -556,6 +570,26 @@ pub struct RejectedMessage {
     /// The reply's language (a code of `core::reply::LANGUAGES`).
     pub language: String,
     /// When the refused email was sent (its Date header), for the reply to say which one.
+    pub received_at: Option<DateTime<Utc>>,
+    pub source: SourceInfo,
+}
+
+/// With `NOTIFY_ON_SUCCESS`, the body published to the `rejected` topic to confirm an accepted
+/// invitation to its sender, under the same rules, limit and idempotency as a refusal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmationMessage {
+    pub schema_version: u32,
+    /// Always `confirmation`.
+    pub kind: NoticeKind,
+    pub dedupe_id: String,
+    pub sender: String,
+    /// What the invitation did: `create`, `update` or `cancel`.
+    pub route: Route,
+    /// The event's SUMMARY and start, for the confirmation to say which one.
+    pub summary: Option<String>,
+    pub start: Option<EventTime>,
+    pub subject: Option<String>,
+    pub language: String,
     pub received_at: Option<DateTime<Utc>>,
     pub source: SourceInfo,
 }

@@ -1,4 +1,5 @@
-//! The reply to a refused sender: one RFC 5322 message, rendered from the `rejected` message and
+//! The reply to a refused sender (and, with `NOTIFY_ON_SUCCESS`, the confirmation to an accepted
+//! one): one RFC 5322 message, rendered from the `rejected` topic's message and
 //! never sent here (the notifier sends it, locally and on AWS alike). Pure: the time and our From
 //! address are parameters, and the Message-ID and MIME boundary derive from the refusal's
 //! dedupe id, so the same refusal always renders the same bytes.
@@ -17,7 +18,7 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 use minijinja::{Environment, context};
 
-use super::model::RejectedMessage;
+use super::model::{ConfirmationMessage, RejectedMessage};
 
 /// Languages a reply can be written in; the first is the fallback.
 pub const LANGUAGES: [&str; 2] = ["en", "fr"];
@@ -26,31 +27,23 @@ pub const LANGUAGES: [&str; 2] = ["en", "fr"];
 /// then fails with it, and the unit tests render them all).
 static TEMPLATES: LazyLock<Result<Environment<'static>, ReplyError>> = LazyLock::new(|| {
     let mut env = Environment::new();
-    let templates: [(&str, &str); 6] = [
-        (
-            "en/reasons.j2",
-            include_str!("../../templates/reply/en/reasons.j2"),
-        ),
-        (
-            "en/body.txt.j2",
-            include_str!("../../templates/reply/en/body.txt.j2"),
-        ),
-        (
-            "en/body.html.j2",
-            include_str!("../../templates/reply/en/body.html.j2"),
-        ),
-        (
-            "fr/reasons.j2",
-            include_str!("../../templates/reply/fr/reasons.j2"),
-        ),
-        (
-            "fr/body.txt.j2",
-            include_str!("../../templates/reply/fr/body.txt.j2"),
-        ),
-        (
-            "fr/body.html.j2",
-            include_str!("../../templates/reply/fr/body.html.j2"),
-        ),
+    // Compiled in: a deployment carries its words, and a missing file fails the build.
+    macro_rules! templates {
+        ($($name:literal),* $(,)?) => {
+            [$(($name, include_str!(concat!("../../templates/reply/", $name)))),*]
+        };
+    }
+    let templates = templates![
+        "en/reasons.j2",
+        "en/body.txt.j2",
+        "en/body.html.j2",
+        "en/confirmed.txt.j2",
+        "en/confirmed.html.j2",
+        "fr/reasons.j2",
+        "fr/body.txt.j2",
+        "fr/body.html.j2",
+        "fr/confirmed.txt.j2",
+        "fr/confirmed.html.j2",
     ];
     for (name, source) in templates {
         env.add_template(name, source)
@@ -104,82 +97,146 @@ pub fn render_reply(
     reply_from: &str,
     now: DateTime<Utc>,
 ) -> Result<Reply, ReplyError> {
-    let language = LANGUAGES
-        .iter()
-        .find(|language| **language == rejected.language)
-        .copied()
-        .unwrap_or(LANGUAGES[0]);
-    let subject = rejected.subject.as_deref().unwrap_or("").trim();
+    let letter = Letter {
+        dedupe_id: &rejected.dedupe_id,
+        to: &rejected.sender,
+        subject: rejected.subject.as_deref().unwrap_or("").trim(),
+        original_message_id: rejected.source.message_id.as_deref(),
+        language: supported(&rejected.language),
+    };
     let context = context! {
         reason => rejected.reason.code(),
-        subject => subject,
-        received => rejected.received_at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string()),
-        reference => rejected.dedupe_id.get(..12).unwrap_or(&rejected.dedupe_id),
+        subject => letter.subject,
+        received => received(rejected.received_at),
+        reference => reference(letter.dedupe_id),
     };
-    let templates = TEMPLATES.as_ref().map_err(Clone::clone)?;
-    let render = |name: String| {
-        templates
-            .get_template(&name)
-            .and_then(|template| template.render(&context))
-            .map_err(|error| ReplyError::Template(name.clone(), error.to_string()))
-    };
-    let text = render(format!("{language}/body.txt.j2"))?;
-    let html = render(format!("{language}/body.html.j2"))?;
+    letter.write("body", context, reply_from, now)
+}
 
-    let domain = reply_from
-        .rsplit_once('@')
-        .map(|(_, domain)| domain)
-        .filter(|domain| !domain.is_empty())
-        .ok_or_else(|| ReplyError::Mime(format!("REPLY_FROM {reply_from:?} is not an address")))?;
-    let message_id = format!("{}.reply@{domain}", rejected.dedupe_id);
-    let reply_subject = if subject
-        .get(..3)
-        .is_some_and(|re| re.eq_ignore_ascii_case("re:"))
-    {
-        subject.to_owned()
-    } else {
-        format!("Re: {subject}")
+/// With `NOTIFY_ON_SUCCESS`: the confirmation of `confirmation`, from `reply_from`, dated `now`.
+pub fn render_confirmation(
+    confirmation: &ConfirmationMessage,
+    reply_from: &str,
+    now: DateTime<Utc>,
+) -> Result<Reply, ReplyError> {
+    let letter = Letter {
+        dedupe_id: &confirmation.dedupe_id,
+        to: &confirmation.sender,
+        subject: confirmation.subject.as_deref().unwrap_or("").trim(),
+        original_message_id: confirmation.source.message_id.as_deref(),
+        language: supported(&confirmation.language),
     };
-    let boundary = format!(
-        "invite-router-{}",
-        rejected.dedupe_id.get(..24).unwrap_or(&rejected.dedupe_id)
-    );
-    let mut builder = MessageBuilder::new()
-        .from(("invite-router", reply_from))
-        .to(rejected.sender.as_str())
-        .subject(reply_subject)
-        .message_id(MessageId::new(message_id.clone()))
-        .date(Date::new(now.timestamp()))
-        .header("Auto-Submitted", Raw::new("auto-replied"))
-        .header("X-Auto-Response-Suppress", Raw::new("All"))
-        .header("Content-Language", Raw::new(language));
-    if let Some(original) = rejected.source.message_id.as_deref() {
-        builder = builder
-            .in_reply_to(MessageId::new(original.to_owned()))
-            .references(MessageId::new(original.to_owned()));
+    let context = context! {
+        route => confirmation.route.as_str(),
+        summary => confirmation.summary.as_deref().unwrap_or(letter.subject),
+        start => confirmation.start.map(|start| start.to_string()),
+        subject => letter.subject,
+        received => received(confirmation.received_at),
+        reference => reference(letter.dedupe_id),
+    };
+    letter.write("confirmed", context, reply_from, now)
+}
+
+fn supported(language: &str) -> &'static str {
+    LANGUAGES
+        .iter()
+        .find(|supported| **supported == language)
+        .copied()
+        .unwrap_or(LANGUAGES[0])
+}
+
+fn received(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(|at| at.format("%Y-%m-%d %H:%M UTC").to_string())
+}
+
+fn reference(dedupe_id: &str) -> &str {
+    dedupe_id.get(..12).unwrap_or(dedupe_id)
+}
+
+/// One mail to a sender, in reply to theirs.
+struct Letter<'a> {
+    dedupe_id: &'a str,
+    to: &'a str,
+    subject: &'a str,
+    original_message_id: Option<&'a str>,
+    language: &'static str,
+}
+
+impl Letter<'_> {
+    /// Renders `<language>/<template>.txt.j2` and `.html.j2` with `context`, and writes the mail.
+    fn write(
+        &self,
+        template: &str,
+        context: minijinja::Value,
+        reply_from: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Reply, ReplyError> {
+        let templates = TEMPLATES.as_ref().map_err(Clone::clone)?;
+        let render = |name: String| {
+            templates
+                .get_template(&name)
+                .and_then(|template| template.render(&context))
+                .map_err(|error| ReplyError::Template(name.clone(), error.to_string()))
+        };
+        let text = render(format!("{}/{template}.txt.j2", self.language))?;
+        let html = render(format!("{}/{template}.html.j2", self.language))?;
+
+        let domain = reply_from
+            .rsplit_once('@')
+            .map(|(_, domain)| domain)
+            .filter(|domain| !domain.is_empty())
+            .ok_or_else(|| {
+                ReplyError::Mime(format!("REPLY_FROM {reply_from:?} is not an address"))
+            })?;
+        let message_id = format!("{}.reply@{domain}", self.dedupe_id);
+        let already_a_reply = self
+            .subject
+            .get(..3)
+            .is_some_and(|re| re.eq_ignore_ascii_case("re:"));
+        let subject = if already_a_reply {
+            self.subject.to_owned()
+        } else {
+            format!("Re: {}", self.subject)
+        };
+        let boundary = format!(
+            "invite-router-{}",
+            self.dedupe_id.get(..24).unwrap_or(self.dedupe_id)
+        );
+        let mut builder = MessageBuilder::new()
+            .from(("invite-router", reply_from))
+            .to(self.to)
+            .subject(subject)
+            .message_id(MessageId::new(message_id.clone()))
+            .date(Date::new(now.timestamp()))
+            .header("Auto-Submitted", Raw::new("auto-replied"))
+            .header("X-Auto-Response-Suppress", Raw::new("All"))
+            .header("Content-Language", Raw::new(self.language));
+        if let Some(original) = self.original_message_id {
+            builder = builder
+                .in_reply_to(MessageId::new(original.to_owned()))
+                .references(MessageId::new(original.to_owned()));
+        }
+        let part = |subtype: &'static str, body: String| {
+            MimePart::new(
+                ContentType::new(subtype).attribute("charset", "utf-8"),
+                body,
+            )
+        };
+        let raw = builder
+            .body(MimePart::new(
+                ContentType::new("multipart/alternative").attribute("boundary", boundary),
+                vec![part("text/plain", text), part("text/html", html)],
+            ))
+            .write_to_vec()
+            .map_err(|error| ReplyError::Mime(error.to_string()))?;
+        Ok(Reply {
+            dedupe_id: self.dedupe_id.to_owned(),
+            from: reply_from.to_owned(),
+            to: self.to.to_owned(),
+            message_id,
+            raw,
+        })
     }
-    let text_part = MimePart::new(
-        ContentType::new("text/plain").attribute("charset", "utf-8"),
-        text,
-    );
-    let html_part = MimePart::new(
-        ContentType::new("text/html").attribute("charset", "utf-8"),
-        html,
-    );
-    let raw = builder
-        .body(MimePart::new(
-            ContentType::new("multipart/alternative").attribute("boundary", boundary),
-            vec![text_part, html_part],
-        ))
-        .write_to_vec()
-        .map_err(|error| ReplyError::Mime(error.to_string()))?;
-    Ok(Reply {
-        dedupe_id: rejected.dedupe_id.clone(),
-        from: reply_from.to_owned(),
-        to: rejected.sender.clone(),
-        message_id,
-        raw,
-    })
 }
 
 #[cfg(test)]
@@ -188,11 +245,14 @@ mod tests {
     use mail_parser::{MessageParser, MimeHeaders};
 
     use super::*;
-    use crate::core::model::{REJECTED_SCHEMA_VERSION, Reason, SourceInfo};
+    use crate::core::model::{
+        EventTime, NoticeKind, REJECTED_SCHEMA_VERSION, Reason, Route, SourceInfo,
+    };
 
     fn rejected(reason: Reason, language: &str, subject: &str) -> RejectedMessage {
         RejectedMessage {
             schema_version: REJECTED_SCHEMA_VERSION,
+            kind: NoticeKind::Refusal,
             dedupe_id: "3f1c9a7b2e4d6f8a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a".into(),
             sender: "alice.moreau@example.com".into(),
             reason,
@@ -396,5 +456,49 @@ mod tests {
             ),
             Err(ReplyError::Mime(_))
         ));
+    }
+
+    #[test]
+    fn a_confirmation_says_what_was_done_with_which_meeting() {
+        let rejected = rejected(Reason::NoCalendar, "en", "Q4 review");
+        for (route, verb, language) in [
+            (Route::Create, "added", "en"),
+            (Route::Update, "updated", "en"),
+            (Route::Cancel, "annulé", "fr"),
+        ] {
+            let confirmation = ConfirmationMessage {
+                schema_version: REJECTED_SCHEMA_VERSION,
+                kind: NoticeKind::Confirmation,
+                dedupe_id: rejected.dedupe_id.clone(),
+                sender: rejected.sender.clone(),
+                route,
+                summary: Some("Q4 <review>".into()),
+                start: Some(EventTime::Utc(
+                    Utc.with_ymd_and_hms(2026, 12, 9, 13, 0, 0)
+                        .single()
+                        .expect("literal"),
+                )),
+                subject: rejected.subject.clone(),
+                language: language.into(),
+                received_at: rejected.received_at,
+                source: rejected.source.clone(),
+            };
+            let reply =
+                render_confirmation(&confirmation, "invite-router@replies.example.org", now())
+                    .expect("renders");
+            let message = MessageParser::default().parse(&reply.raw).expect("parses");
+            let text = message.body_text(0).expect("text").into_owned();
+            assert!(text.contains(verb), "{route}: {text}");
+            assert!(
+                text.contains("Q4 <review>") && text.contains("2026-12-09T13:00:00Z"),
+                "{text}"
+            );
+            let html = message.body_html(0).expect("html").into_owned();
+            assert!(html.contains("Q4 &lt;review&gt;"), "{html}");
+            assert_eq!(
+                message.header_raw("Auto-Submitted").map(str::trim),
+                Some("auto-replied")
+            );
+        }
     }
 }

@@ -69,6 +69,16 @@ pub fn may_answer(
     if !reason.notify_sender() {
         return Err(NoReply::ReasonNotTold);
     }
+    may_write_to(sender, facts, policy)
+}
+
+/// Whether `sender` may get any mail from us at all (a refusal told, or with `NOTIFY_ON_SUCCESS`
+/// a confirmation): authenticated, and no loop or bystander can follow.
+pub fn may_write_to(
+    sender: Option<&str>,
+    facts: &ReplyFacts,
+    policy: &SenderPolicy,
+) -> Result<(), NoReply> {
     let Some((local, domain)) = sender
         .and_then(|sender| sender.rsplit_once('@'))
         .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
