@@ -23,6 +23,7 @@ describe() {
     04-*) echo "Mallory tries to cancel it" ;;
     05-*) echo "Alice cancels it" ;;
     06-*) echo "Bob writes without an invite" ;;
+    07-*) echo "someone forges Alice's address" ;;
     *) echo "" ;;
   esac
 }
@@ -72,12 +73,33 @@ if [[ -f $state/topics/rejected.jsonl ]]; then
 fi
 
 echo
+echo "== Replies (what SES would send; written to $state/replies/)"
+for reply in "$state"/replies/*.eml; do
+  [[ -f $reply ]] || continue
+  to=$(grep -m1 '^To:' "$reply" | sed 's/^To: *//')
+  subject=$(grep -m1 '^Subject:' "$reply" | sed 's/^Subject: *//')
+  printf '  to %-24s %s\n' "$to" "$subject"
+done
+echo "  (none for the forged cancel: its sender did not authenticate, and answering would be backscatter)"
+first=$(ls "$state"/replies/*.eml 2>/dev/null | head -n 1)
+if [[ -n $first ]]; then
+  echo
+  echo "== One of them, the text part"
+  # The text part is quoted-printable: undo its soft line breaks for reading.
+  tr -d '\r' < "$first" | sed -n '/^Content-Type: text\/plain/,/^--invite-router/p' | sed '1,3d;$d' |
+    sed -e ':a' -e '/=$/{N;s/=\n//;ba}' -e 's/=3D/=/g' | sed 's/^/  | /'
+fi
+
+echo
 echo "== Running the same emails again: nothing changes (the ledger knows them all)"
 before=$(cat "$state"/topics/*.jsonl | wc -l | tr -d ' ')
+replies_before=$(ls "$state"/replies | wc -l | tr -d ' ')
 routes=$(run | while IFS= read -r line; do printf '%s ' "$(field "$line" route)"; done)
 after=$(cat "$state"/topics/*.jsonl | wc -l | tr -d ' ')
+replies_after=$(ls "$state"/replies | wc -l | tr -d ' ')
 echo "  routes: $routes"
-echo "  published lines before: $before, after: $after"
+echo "  published lines before: $before, after: $after; replies before: $replies_before, after: $replies_after"
 [[ $before == "$after" ]] || { echo "demo: the second run published something" >&2; exit 1; }
+[[ $replies_before == "$replies_after" ]] || { echo "demo: the second run sent a reply" >&2; exit 1; }
 echo
 echo "The ledger is $state/ledger.sqlite3; run 'invite-router process --state $state FILE.eml' to add more."

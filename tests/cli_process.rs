@@ -60,7 +60,7 @@ fn topic_lines(state: &Path) -> Vec<(Topic, Value)> {
 fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
     let state = tempfile::tempdir().unwrap();
     let emails = demo_emails();
-    assert_eq!(emails.len(), 6);
+    assert_eq!(emails.len(), 7);
     let first = process(state.path(), &emails);
     assert_eq!(
         first.status.code(),
@@ -97,6 +97,12 @@ fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
         ),
         ("05-cancel.eml", "cancel", Value::Null, false),
         ("06-no-invite.eml", "invalid", "no_calendar".into(), true),
+        (
+            "07-forged-cancel.eml",
+            "invalid",
+            "sender_unauthenticated".into(),
+            false,
+        ),
     ];
     for (got, want) in summary.iter().zip(expected) {
         assert_eq!(
@@ -154,7 +160,15 @@ fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
         .collect();
     assert_eq!(
         routes,
-        ["stale", "stale", "stale", "invalid", "duplicate", "invalid"]
+        [
+            "stale",
+            "stale",
+            "stale",
+            "invalid",
+            "duplicate",
+            "invalid",
+            "invalid"
+        ]
     );
     assert_eq!(topic_lines(state.path()), published, "no new topic lines");
     assert_eq!(
