@@ -113,6 +113,17 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
+    /// `value`, or every problem found while reading it.
+    fn finish<T>(self, value: T) -> Result<T, ConfigError> {
+        if self.problems.is_empty() {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+
     /// A required, non-blank value.
     fn required(&mut self, name: &'static str) -> String {
         match (self.env)(name).filter(|value| !value.trim().is_empty()) {
@@ -182,12 +193,7 @@ impl Config {
             "a positive integer",
             positive_integer,
         );
-        if !reader.problems.is_empty() {
-            return Err(ConfigError {
-                problems: reader.problems,
-            });
-        }
-        Ok(Config {
+        reader.finish(Config {
             topics,
             ledger_table,
             queue_url,
@@ -247,12 +253,7 @@ impl NotifierConfig {
             "a positive integer",
             positive_integer,
         );
-        if !reader.problems.is_empty() {
-            return Err(ConfigError {
-                problems: reader.problems,
-            });
-        }
-        Ok(NotifierConfig {
+        reader.finish(NotifierConfig {
             reply_table,
             reply_from: reply_from.to_lowercase(),
             rate_limit,
@@ -284,13 +285,7 @@ impl CoreSettings {
             problems: Vec::new(),
         };
         let settings = CoreSettings::read(&mut reader);
-        if reader.problems.is_empty() {
-            Ok(settings)
-        } else {
-            Err(ConfigError {
-                problems: reader.problems,
-            })
-        }
+        reader.finish(settings)
     }
 
     fn read(reader: &mut Reader<'_>) -> CoreSettings {

@@ -3,11 +3,11 @@
 //! and to whom, is kept in the state's SQLite file, as the Lambda keeps it in DynamoDB.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
+
+use super::sqlite::{SqliteFile, storage_error};
 
 use crate::core::model::Topic;
 use crate::core::reply::Reply;
@@ -63,38 +63,20 @@ CREATE INDEX IF NOT EXISTS replies_by_recipient ON replies (recipient, claimed_a
 /// The reply log in SQLite: a claim is one IMMEDIATE transaction, so two `process` runs on one
 /// state directory cannot both claim a reply.
 pub struct SqliteReplyLog {
-    connection: Mutex<Connection>,
-}
-
-fn storage_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
-    move |error| PortError::transient(operation, error.to_string())
+    file: SqliteFile,
 }
 
 impl SqliteReplyLog {
     pub fn open(path: &Path) -> Result<SqliteReplyLog, PortError> {
-        let connection = Connection::open(path).map_err(storage_error("open reply log"))?;
-        SqliteReplyLog::init(connection)
-    }
-
-    pub fn in_memory() -> Result<SqliteReplyLog, PortError> {
-        let connection = Connection::open_in_memory().map_err(storage_error("open reply log"))?;
-        SqliteReplyLog::init(connection)
-    }
-
-    fn init(connection: Connection) -> Result<SqliteReplyLog, PortError> {
-        connection
-            .busy_timeout(Duration::from_secs(30))
-            .and_then(|()| connection.execute_batch(SCHEMA))
-            .map_err(storage_error("create reply log"))?;
         Ok(SqliteReplyLog {
-            connection: Mutex::new(connection),
+            file: SqliteFile::open(Some(path), SCHEMA)?,
         })
     }
 
-    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Connection>, PortError> {
-        self.connection
-            .lock()
-            .map_err(|_| PortError::transient(operation, "reply log lock poisoned"))
+    pub fn in_memory() -> Result<SqliteReplyLog, PortError> {
+        Ok(SqliteReplyLog {
+            file: SqliteFile::open(None, SCHEMA)?,
+        })
     }
 }
 
@@ -108,7 +90,7 @@ impl ReplyLog for SqliteReplyLog {
     ) -> Result<Claim, PortError> {
         const OPERATION: &str = "claim reply";
         let error = storage_error(OPERATION);
-        let mut connection = self.lock(OPERATION)?;
+        let mut connection = self.file.lock(OPERATION)?;
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&error)?;
@@ -156,7 +138,7 @@ impl ReplyLog for SqliteReplyLog {
 
     async fn settle(&self, dedupe_id: &str, sent: bool) -> Result<(), PortError> {
         const OPERATION: &str = "settle reply";
-        let connection = self.lock(OPERATION)?;
+        let connection = self.file.lock(OPERATION)?;
         let statement = if sent {
             "UPDATE replies SET state = 'sent' WHERE dedupe_id = ?1"
         } else {

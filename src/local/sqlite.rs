@@ -35,44 +35,67 @@ CREATE TABLE IF NOT EXISTS records (
 /// One connection behind a mutex: the embedded backend processes one email at a time, and each
 /// call is a few microseconds of local I/O, so blocking the async task briefly is acceptable.
 pub struct SqliteLedger {
+    file: SqliteFile,
+}
+
+/// One SQLite connection, its schema created, shared by the embedded backend's stores (the
+/// ledger and the reply log live in one file).
+pub(super) struct SqliteFile {
     connection: Mutex<Connection>,
 }
 
-fn storage_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
+pub(super) fn storage_error(operation: &'static str) -> impl Fn(rusqlite::Error) -> PortError {
     // Never permanent: a storage failure says nothing about the email, and a permanent error
     // would drop it. Busy/locked heal on retry; anything else needs a human, and keeping the
     // input for them is the safe side.
     move |error| PortError::transient(operation, error.to_string())
 }
 
-impl SqliteLedger {
-    pub fn open(path: &Path) -> Result<SqliteLedger, PortError> {
-        let connection = Connection::open(path).map_err(storage_error("open ledger"))?;
-        SqliteLedger::init(connection)
-    }
-
-    pub fn in_memory() -> Result<SqliteLedger, PortError> {
-        let connection = Connection::open_in_memory().map_err(storage_error("open ledger"))?;
-        SqliteLedger::init(connection)
-    }
-
-    fn init(connection: Connection) -> Result<SqliteLedger, PortError> {
+impl SqliteFile {
+    /// `path`, or an in-memory database when `None`, with `schema` applied.
+    pub(super) fn open(path: Option<&Path>, schema: &str) -> Result<SqliteFile, PortError> {
+        let connection = match path {
+            Some(path) => Connection::open(path),
+            None => Connection::open_in_memory(),
+        }
+        .map_err(storage_error("open state database"))?;
         // Two `process` runs on one state dir wait for each other rather than fail.
         connection
             .busy_timeout(Duration::from_secs(10))
-            .map_err(storage_error("open ledger"))?;
+            .map_err(storage_error("open state database"))?;
         connection
-            .execute_batch(SCHEMA)
-            .map_err(storage_error("create ledger schema"))?;
-        Ok(SqliteLedger {
+            .execute_batch(schema)
+            .map_err(storage_error("create schema"))?;
+        Ok(SqliteFile {
             connection: Mutex::new(connection),
         })
     }
 
-    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Connection>, PortError> {
+    pub(super) fn lock(
+        &self,
+        operation: &'static str,
+    ) -> Result<MutexGuard<'_, Connection>, PortError> {
         self.connection
             .lock()
-            .map_err(|_| PortError::transient(operation, "ledger lock poisoned"))
+            .map_err(|_| PortError::transient(operation, "state database lock poisoned"))
+    }
+}
+
+impl SqliteLedger {
+    pub fn open(path: &Path) -> Result<SqliteLedger, PortError> {
+        Ok(SqliteLedger {
+            file: SqliteFile::open(Some(path), SCHEMA)?,
+        })
+    }
+
+    pub fn in_memory() -> Result<SqliteLedger, PortError> {
+        Ok(SqliteLedger {
+            file: SqliteFile::open(None, SCHEMA)?,
+        })
+    }
+
+    fn lock(&self, operation: &'static str) -> Result<MutexGuard<'_, Connection>, PortError> {
+        self.file.lock(operation)
     }
 
     /// Every record, ordered by key (for tests and the demo).
