@@ -12,8 +12,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures::stream::{self, StreamExt};
-use tracing::{Instrument, field};
 
 use crate::core::itip::answer::{NoReply, may_answer, may_write_to};
 use crate::core::itip::check::CheckedMessage;
@@ -24,11 +22,14 @@ use crate::core::message::{
 };
 use crate::core::model::{Analysis, EventKey, Reason, RecordState, RecordStatus, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
-use crate::intake;
 use crate::ports::{
     Classified, CommitOutcome, ErrorKind, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry,
-    PortError, Publisher, Queue, RevisionCheck, StoredRecord,
+    PortError, Publisher, RevisionCheck, StoredRecord,
 };
+
+mod batch;
+
+pub use batch::{BatchRecord, RecordReport};
 
 /// How many records of a batch are processed at once. SQS batches hold at most 10 records by
 /// default; a bound keeps a batch from opening unbounded connections to the ledger.
@@ -108,48 +109,6 @@ impl Outcome {
             no_reply_because: None,
             method: analysis.method().map(|method| method.to_string()),
             published: Vec::new(),
-        }
-    }
-}
-
-/// One SQS record as the batch processor needs it (decoupled from the Lambda event types so the
-/// batch logic is tested without the `aws` feature).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchRecord {
-    pub message_id: String,
-    pub receipt_handle: Option<String>,
-    pub body: String,
-}
-
-/// What happened to one SQS record.
-#[derive(Debug)]
-pub struct RecordReport {
-    pub message_id: String,
-    pub outcomes: Vec<Outcome>,
-    /// Intake or processing failed for good: logged, and the message deleted.
-    pub permanent_failure: Option<String>,
-    /// Processing failed transiently: the message stays in the queue for a retry.
-    pub transient_failure: Option<String>,
-    /// The message was deleted through the Queue port.
-    pub deleted: bool,
-}
-
-impl RecordReport {
-    pub fn must_retry(&self) -> bool {
-        self.transient_failure.is_some()
-    }
-
-    /// Logs a failure and files it by its kind: intake, port and service errors alike.
-    fn note_failure<E: Classified + std::fmt::Display>(&mut self, error: &E) {
-        match error.kind() {
-            ErrorKind::Transient => {
-                tracing::warn!(error = %error, "transient failure: left for retry");
-                self.transient_failure = Some(error.to_string());
-            }
-            ErrorKind::Permanent => {
-                tracing::error!(error = %error, "permanent failure: dropped");
-                self.permanent_failure = Some(error.to_string());
-            }
         }
     }
 }
@@ -520,80 +479,6 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             });
         }
         Ok(writes)
-    }
-
-    /// Processes the records of one SQS batch concurrently (at most `concurrency` at once), each
-    /// in its own span, and deletes every handled one through `queue`. Reports come back in the
-    /// batch's order.
-    pub async fn process_batch<Q: Queue>(
-        &self,
-        queue: &Q,
-        records: &[BatchRecord],
-        concurrency: usize,
-    ) -> Vec<RecordReport> {
-        stream::iter(records)
-            .map(|record| {
-                let span = tracing::info_span!(
-                    "record",
-                    message_id = %record.message_id,
-                    s3_key = field::Empty,
-                    uid = field::Empty,
-                    method = field::Empty,
-                    route = field::Empty,
-                );
-                self.process_record(queue, record).instrument(span)
-            })
-            .buffered(concurrency.max(1))
-            .collect()
-            .await
-    }
-
-    async fn process_record<Q: Queue>(&self, queue: &Q, record: &BatchRecord) -> RecordReport {
-        let mut report = RecordReport {
-            message_id: record.message_id.clone(),
-            outcomes: Vec::new(),
-            permanent_failure: None,
-            transient_failure: None,
-            deleted: false,
-        };
-        match intake::parse_record_body(&record.body) {
-            Ok(sources) => {
-                if sources.is_empty() {
-                    tracing::info!("no object named (s3:TestEvent or empty): acknowledged");
-                }
-                for source in &sources {
-                    tracing::Span::current().record("s3_key", source.key.as_str());
-                    match self.process_source(source).await {
-                        Ok(outcome) => {
-                            tracing::info!(
-                                route = %outcome.route,
-                                reason = outcome.reason.map(Reason::code),
-                                notify_sender = outcome.notify_sender,
-                                no_reply_because = outcome.no_reply_because.map(NoReply::code),
-                                published = outcome.published.len(),
-                                "processed"
-                            );
-                            report.outcomes.push(outcome);
-                        }
-                        Err(error) => report.note_failure(&error),
-                    }
-                }
-            }
-            Err(error) => report.note_failure(&error),
-        }
-        if report.must_retry() {
-            return report;
-        }
-        match record.receipt_handle.as_deref() {
-            Some(handle) => match queue.delete(handle).await {
-                Ok(()) => report.deleted = true,
-                // Not a failure of the record: Lambda deletes every record not reported in
-                // batchItemFailures anyway; the explicit delete only narrows the redelivery window.
-                Err(error) => tracing::warn!(error = %error, "could not delete the message"),
-            },
-            None => tracing::warn!("no receipt handle: cannot delete the message"),
-        }
-        report
     }
 }
 
