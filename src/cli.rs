@@ -1,5 +1,6 @@
 //! What the `invite-router` binary does for each subcommand, kept out of `main` so it can be tested.
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -11,6 +12,7 @@ use crate::core::model::{Reason, Route};
 use crate::core::{self, report};
 use crate::local::{
     AnsweringPublisher, FileMailer, JsonlPublisher, LocalMailStore, SqliteLedger, SqliteReplyLog,
+    read_bounded,
 };
 use crate::notifier::Notifier;
 use crate::ports::MailSource;
@@ -18,15 +20,19 @@ use crate::service::{Outcome, Service, ServiceError};
 
 /// `invite-router inspect FILE`: exit 0 with the JSON report (valid or not), 1 if unreadable.
 pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
-    let raw = match std::fs::read(file) {
+    let Some(settings) = settings_from_env() else {
+        return ExitCode::from(2);
+    };
+    // A 200 MB file is too_large after MAX_EMAIL_BYTES + 1 bytes: no need to read the rest.
+    let raw = match read_bounded(
+        &file.display().to_string(),
+        Some(settings.limits.max_email_bytes),
+    ) {
         Ok(raw) => raw,
         Err(error) => {
             eprintln!("invite-router: cannot read {}: {error}", file.display());
             return ExitCode::from(1);
         }
-    };
-    let Some(settings) = settings_from_env() else {
-        return ExitCode::from(2);
     };
     let analysis = core::analyze(&raw, &settings.limits, &settings.policy);
     let report = report::inspect_report(&analysis);
@@ -37,7 +43,9 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
     };
     match text {
         Ok(text) => {
-            println!("{text}");
+            let mut output = Output::default();
+            output.line(&text);
+            output.report();
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -50,6 +58,66 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
 /// `invite-router process --state DIR FILE...`: the whole pipeline on the embedded backend, one
 /// JSON line per input in order. Exit 0 when every input was handled (refusals included), 1 when
 /// an input could not be read or a backend failed.
+/// `--help`'s account of the settings read from the environment, with the values in force now.
+pub fn settings_help() -> String {
+    use crate::config::{
+        DELEGATES, DELEGATION, DROPBOX_ADDRESSES, MAX_ATTENDEES, MAX_CALENDAR_BYTES,
+        MAX_COMPONENTS, MAX_EMAIL_BYTES, NOTIFY_ON_SUCCESS, REPLY_FROM, REPLY_RATE_LIMIT,
+        REQUIRE_AUTHENTICATION,
+    };
+    let mut help = String::from(
+        "Settings, read from the environment like the Lambda's (docs/PIPELINE.md); in force now:\n",
+    );
+    match CoreSettings::from_env(&|name| std::env::var(name).ok()) {
+        Ok(settings) => {
+            let limits = &settings.limits;
+            let policy = &settings.policy;
+            let delegation = match &policy.delegation {
+                crate::core::itip::sender::Delegation::SameDomain => "same-domain".to_owned(),
+                crate::core::itip::sender::Delegation::Off => "off".to_owned(),
+                crate::core::itip::sender::Delegation::Listed(pairs) => {
+                    format!("listed ({} pair(s) in {DELEGATES})", pairs.len())
+                }
+            };
+            let rows = [
+                (MAX_EMAIL_BYTES, limits.max_email_bytes.to_string()),
+                (MAX_CALENDAR_BYTES, limits.max_calendar_bytes.to_string()),
+                (MAX_COMPONENTS, limits.max_components.to_string()),
+                (MAX_ATTENDEES, limits.max_attendees.to_string()),
+                (
+                    REQUIRE_AUTHENTICATION,
+                    policy.require_authentication.to_string(),
+                ),
+                (DELEGATION, delegation),
+                (
+                    DROPBOX_ADDRESSES,
+                    policy
+                        .own_addresses
+                        .iter()
+                        .filter(|own| Some(*own) != settings.reply_from.as_ref())
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                (
+                    REPLY_FROM,
+                    settings
+                        .reply_from
+                        .clone()
+                        .unwrap_or_else(|| format!("{DEFAULT_LOCAL_REPLY_FROM} (default)")),
+                ),
+                (REPLY_RATE_LIMIT, settings.reply_rate_limit.to_string()),
+                (NOTIFY_ON_SUCCESS, settings.notify_on_success.to_string()),
+            ];
+            for (name, value) in rows {
+                help.push_str(&format!("  {name:<24} {value}\n"));
+            }
+        }
+        Err(error) => help.push_str(&format!("  {error}\n")),
+    }
+    help
+}
+
 /// The limits and sender policy from the same environment variables the Lambda reads, so a local
 /// run reproduces a production refusal; a malformed one is a usage error.
 fn settings_from_env() -> Option<CoreSettings> {
@@ -120,6 +188,7 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
     )
     .with_confirmations(settings.notify_on_success);
     let mut all_handled = true;
+    let mut output = Output::default();
     for file in files {
         let source = MailSource {
             bucket: None,
@@ -135,8 +204,9 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
         };
         let line = serde_json::to_string(&line)
             .unwrap_or_else(|error| format!("{{\"source\":null,\"error\":\"{error}\"}}"));
-        println!("{line}");
+        output.line(&line);
     }
+    output.report();
     if all_handled {
         ExitCode::SUCCESS
     } else {
@@ -196,6 +266,37 @@ impl ProcessLine {
             notify_sender: false,
             no_reply_because: None,
             error: Some(error.to_string()),
+        }
+    }
+}
+
+/// Standard output that a closed pipe cannot stop: `process a b c | head -1` must still process
+/// every input (the ledger and topics are the point; the lines are a report). The first failed
+/// write is kept and reported once, on standard error, at the end.
+#[derive(Default)]
+struct Output {
+    unwritten: usize,
+    error: Option<std::io::Error>,
+}
+
+impl Output {
+    fn line(&mut self, text: &str) {
+        if self.error.is_none() {
+            let mut stdout = std::io::stdout().lock();
+            match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+                Ok(()) => return,
+                Err(error) => self.error = Some(error),
+            }
+        }
+        self.unwritten += 1;
+    }
+
+    fn report(&self) {
+        if let Some(error) = &self.error {
+            eprintln!(
+                "invite-router: standard output failed ({error}); {} line(s) not printed, every input was still processed",
+                self.unwritten
+            );
         }
     }
 }

@@ -228,3 +228,75 @@ fn usage_errors_exit_2() {
         .unwrap();
     assert_eq!(unknown_flag.status.code(), Some(2));
 }
+
+/// A closed standard output (`process a b c | head -1`, `inspect x | head`) must neither stop the
+/// work nor crash: every input is processed, the failure is reported once on standard error.
+#[test]
+fn a_closed_stdout_does_not_stop_or_crash_the_work() {
+    use std::process::Stdio;
+    let state = tempfile::tempdir().unwrap();
+    let emails = demo_emails();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .arg("process")
+        .arg("--state")
+        .arg(state.path())
+        .args(&emails)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr.matches("standard output failed").count(),
+        1,
+        "{stderr}"
+    );
+    // The whole demo was processed: five event and rejected messages, as with an open stdout.
+    assert_eq!(topic_lines(state.path()).len(), 5);
+
+    let mut inspect = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .args(["inspect", "--pretty"])
+        .arg(&emails[0])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(inspect.stdout.take());
+    let output = inspect.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "no panic (exit 101)");
+}
+
+/// The CLI reads the Lambda's settings: a production limit reproduces a production refusal, and
+/// `--help` says which values are in force.
+#[test]
+fn the_environment_sets_the_limits_and_help_shows_them() {
+    let email = &demo_emails()[0];
+    let output = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .arg("inspect")
+        .arg(email)
+        .env("MAX_EMAIL_BYTES", "1024")
+        .output()
+        .unwrap();
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["reason"], "too_large");
+    let help = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .args(["process", "--help"])
+        .env("MAX_EMAIL_BYTES", "1024")
+        .env("DELEGATION", "off")
+        .output()
+        .unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("MAX_EMAIL_BYTES          1024"), "{help}");
+    assert!(help.contains("DELEGATION               off"), "{help}");
+    let bad = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+        .arg("inspect")
+        .arg(email)
+        .env("MAX_EMAIL_BYTES", "ten megabytes")
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("MAX_EMAIL_BYTES"));
+}

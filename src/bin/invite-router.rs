@@ -19,6 +19,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Print what invite-router reads in one email, as one JSON object (no state is touched).
+    #[command(after_help = invite_router::cli::settings_help())]
     Inspect {
         file: PathBuf,
         /// Indent the JSON for reading.
@@ -28,6 +29,7 @@ enum Command {
     /// Run emails through the whole pipeline on the embedded backend: the ledger lives in the
     /// state directory, published messages are appended to STATE/topics/<topic>.jsonl.
     /// Prints one JSON line per input, in order.
+    #[command(after_help = invite_router::cli::settings_help())]
     Process {
         /// Directory holding the ledger and the topic files (created if missing).
         #[arg(long, value_name = "DIR")]

@@ -36,7 +36,8 @@ impl MailStore for LocalMailStore {
     }
 }
 
-fn read_bounded(path: &str, max_bytes: Option<usize>) -> std::io::Result<Vec<u8>> {
+/// At most `max_bytes` plus one byte of the file: enough to see that it is over the limit.
+pub fn read_bounded(path: &str, max_bytes: Option<usize>) -> std::io::Result<Vec<u8>> {
     let file = std::fs::File::open(path)?;
     let mut raw = Vec::new();
     match max_bytes {

@@ -7,7 +7,7 @@ mod jsonl;
 mod replies;
 mod sqlite;
 
-pub use files::LocalMailStore;
+pub use files::{LocalMailStore, read_bounded};
 pub use jsonl::JsonlPublisher;
 pub use replies::{AnsweringPublisher, FileMailer, SqliteReplyLog};
 pub use sqlite::SqliteLedger;
