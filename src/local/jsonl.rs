@@ -72,8 +72,17 @@ impl JsonlPublisher {
             json!({"topic": topic, "attributes": attributes, "message": message}).to_string();
         line.push('\n');
         std::fs::create_dir_all(&self.dir)
-            .and_then(|()| OpenOptions::new().create(true).append(true).open(&path))
-            .and_then(|mut file| file.write_all(line.as_bytes()))
+            .and_then(|()| {
+                OpenOptions::new()
+                    .create(true)
+                    .read(true)
+                    .append(true)
+                    .open(&path)
+            })
+            .and_then(|mut file| {
+                cut_torn_tail(&mut file)?;
+                file.write_all(line.as_bytes())
+            })
             .map_err(|error| {
                 PortError::transient(OPERATION, format!("{}: {error}", path.display()))
             })?;
@@ -82,6 +91,36 @@ impl JsonlPublisher {
         }
         Ok(())
     }
+}
+
+/// A crash in the middle of an append leaves a last line without its newline; the next message
+/// appended after it would be glued onto it and lost to every reader. The torn tail is cut back
+/// to the last whole line (its message was never delivered: it is still in the ledger's outbox,
+/// or is published again by the next run).
+fn cut_torn_tail(file: &mut std::fs::File) -> std::io::Result<()> {
+    use std::io::{Read, Seek, SeekFrom};
+    let length = file.metadata()?.len();
+    let mut end = length;
+    let mut chunk = vec![0u8; 64 * 1024];
+    while end > 0 {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let size = usize::try_from(end - start).unwrap_or(chunk.len());
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..size])?;
+        if let Some(newline) = chunk[..size].iter().rposition(|byte| *byte == b'\n') {
+            let whole = start + newline as u64 + 1;
+            if whole < length {
+                file.set_len(whole)?;
+            }
+            return Ok(());
+        }
+        end = start;
+    }
+    // Not one whole line: all of it is torn.
+    if length > 0 {
+        file.set_len(0)?;
+    }
+    Ok(())
 }
 
 fn load_dedupe_ids(path: &Path) -> std::io::Result<HashSet<String>> {
@@ -150,5 +189,35 @@ mod tests {
         assert_eq!(lines[0]["attributes"]["route"], "create");
         assert_eq!(lines[0]["topic"], "create");
         assert_eq!(lines[1]["message"]["x"], 2);
+    }
+
+    #[tokio::test]
+    async fn a_torn_last_line_is_cut_before_the_next_append() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("create.jsonl");
+        let whole = r#"{"topic":"create","attributes":{},"message":{"dedupe_id":"a"}}"#;
+        std::fs::write(&path, format!("{whole}\n{{\"topic\":\"create\",\"attri")).unwrap();
+        let publisher = JsonlPublisher::new(dir.path());
+        publisher
+            .publish(Topic::Create, r#"{"dedupe_id":"b"}"#, &[])
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every line is whole JSON"))
+            .collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert_eq!(lines[1]["message"]["dedupe_id"], "b");
+        assert!(text.ends_with('\n'));
+
+        // A file that is nothing but a torn line.
+        std::fs::write(&path, "{\"topic\":").unwrap();
+        JsonlPublisher::new(dir.path())
+            .publish(Topic::Create, r#"{"dedupe_id":"c"}"#, &[])
+            .await
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
     }
 }
