@@ -504,3 +504,51 @@ async fn ses_refusals_are_permanent_and_outages_transient() {
         .unwrap_err();
     assert!(error.is_transient(), "{error}");
 }
+
+/// A commit is one transaction or nothing: over 100 items the DynamoDB ledger refuses (the core
+/// refuses such a message as too_large first) instead of splitting it into parts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dynamodb_ledger_never_splits_a_commit() {
+    use invite_router::core::model::{EventKey, RecordState, RecordStatus, Version};
+    use invite_router::ports::{Classified, Ledger, LedgerWrite, StoredRecord};
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let ledger = DynamoLedger::new(world.dynamodb.clone(), support::aws::TABLE);
+    let writes: Vec<LedgerWrite> = (0..101)
+        .map(|index| LedgerWrite {
+            expected_revision: None,
+            record: StoredRecord {
+                key: EventKey {
+                    uid: "big-uid".into(),
+                    recurrence_id: Some(format!(
+                        "2027-01-01T00:{:02}:{:02}Z",
+                        index / 60,
+                        index % 60
+                    )),
+                },
+                state: RecordState {
+                    organizer: Some("alice@example.com".into()),
+                    status: RecordStatus::Active,
+                    version: Version::default(),
+                },
+                revision: 1,
+                last_source_key: None,
+                updated_at: "2026-12-01T00:00:00Z".into(),
+                outbox: None,
+            },
+        })
+        .collect();
+    let error = ledger.commit(&writes, &[]).await.unwrap_err();
+    assert!(error.is_transient(), "kept for the DLQ: {error}");
+    let keys: Vec<EventKey> = writes
+        .iter()
+        .map(|write| write.record.key.clone())
+        .collect();
+    let read = ledger.read(&keys[..3]).await.unwrap();
+    assert!(read.iter().all(Option::is_none), "nothing was written");
+    // 100 go through whole.
+    assert_eq!(
+        ledger.commit(&writes[..100], &[]).await.unwrap(),
+        invite_router::ports::CommitOutcome::Committed
+    );
+}

@@ -245,10 +245,18 @@ impl Ledger for DynamoLedger {
         unchanged: &[RevisionCheck],
     ) -> Result<CommitOutcome, PortError> {
         const OPERATION: &str = "DynamoDB TransactWriteItems";
-        // The checks go first, so they share a transaction with the first writes. Over 100 items
-        // (a message with more than 100 components) the commit is split. Each record carries its
-        // own outbox entry, so a split that stops half-way loses nothing: the retry delivers the
-        // committed half and re-judges the rest.
+        // One transaction, whole: the core refuses (too_large) a message whose commit could not
+        // fit, so more than 100 items here is a bug, kept for the DLQ rather than split (a split
+        // commit is not all or nothing).
+        if writes.len() + unchanged.len() > MAX_TRANSACTION_ITEMS {
+            return Err(PortError::transient(
+                OPERATION,
+                format!(
+                    "{} items do not fit one transaction of {MAX_TRANSACTION_ITEMS}",
+                    writes.len() + unchanged.len()
+                ),
+            ));
+        }
         let mut items = unchanged
             .iter()
             .map(|check| self.revision_check(check))
@@ -256,34 +264,30 @@ impl Ledger for DynamoLedger {
         for write in writes {
             items.push(self.conditional_put(write)?);
         }
-        for chunk in items.chunks(MAX_TRANSACTION_ITEMS) {
-            let items = chunk.to_vec();
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            match result {
-                Ok(_) => {}
-                Err(error) => {
-                    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-                        error.as_service_error()
-                    {
-                        let reasons = cancelled.cancellation_reasons();
-                        let lost_condition = reasons.is_empty()
-                            || reasons
-                                .iter()
-                                .any(|reason| reason.code() == Some("ConditionalCheckFailed"));
-                        if lost_condition {
-                            return Ok(CommitOutcome::Conflict);
-                        }
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(CommitOutcome::Committed),
+            Err(error) => {
+                if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
+                    error.as_service_error()
+                {
+                    let reasons = cancelled.cancellation_reasons();
+                    let lost_condition = reasons.is_empty()
+                        || reasons
+                            .iter()
+                            .any(|reason| reason.code() == Some("ConditionalCheckFailed"));
+                    if lost_condition {
+                        return Ok(CommitOutcome::Conflict);
                     }
-                    return Err(classify(OPERATION, &error, &[]));
                 }
+                Err(classify(OPERATION, &error, &[]))
             }
         }
-        Ok(CommitOutcome::Committed)
     }
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {

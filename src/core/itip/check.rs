@@ -18,6 +18,13 @@ use crate::core::mime::MailContent;
 use crate::core::model::{Analysis, Envelope, EventComponent, Method, Reason, Refused};
 use crate::core::{Limits, SenderPolicy};
 
+/// DynamoDB's limit on a partition key, which the UID is (the ledger's and the reply log's).
+pub const MAX_UID_BYTES: usize = 2048;
+
+/// One message's commit must be one transaction (all or nothing), and a TransactWriteItems holds
+/// at most 100 items: each component's record, the series record and the owner item.
+pub const MAX_COMMIT_ITEMS: usize = 100;
+
 /// The two methods the rules act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -174,6 +181,7 @@ fn check_content(
     };
     let structural = every_component_has_uid(&message.events)
         .and_then(|()| uids_agree(&message.events))
+        .and_then(|()| within_limits(fits_the_ledger(&message.events)))
         .and_then(|()| one_organizer(&message.events))
         .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, mail, delegation))
         .and_then(|()| one_component_per_key(&message.events));
@@ -183,8 +191,21 @@ fn check_content(
     }
 }
 
+/// Whether a message's keys and commit fit DynamoDB: a UID over its partition-key limit would fail
+/// every call (as a retry, until the DLQ); more components than one transaction can commit would
+/// have to be split, and a split commit is not all or nothing. (A RECURRENCE-ID, the sort key, is
+/// a serialized time of at most 20 bytes.)
+fn fits_the_ledger(events: &[EventComponent]) -> bool {
+    let uid_fits = events
+        .iter()
+        .filter_map(|event| event.uid.as_deref())
+        .all(|uid| uid.len() <= MAX_UID_BYTES);
+    uid_fits && events.len() + 2 <= MAX_COMMIT_ITEMS
+}
+
 /// `too_large`: the email, a calendar part, the number of calendar parts, or a calendar's
-/// components or attendees are over the configured limits.
+/// components or attendees are over the configured limits; or its UID or number of components
+/// over what one ledger transaction can hold.
 fn within_limits(fits: bool) -> Result<(), Reason> {
     if fits { Ok(()) } else { Err(too_large()) }
 }
@@ -426,5 +447,42 @@ mod tests {
         assert_eq!(analysis.reason(), Some(Reason::TooLarge));
         let analysis = check(10, || None, &limits, &SenderPolicy::default());
         assert_eq!(analysis.reason(), Some(Reason::NoCalendar));
+    }
+
+    #[test]
+    fn a_message_fits_one_ledger_transaction_and_its_keys_fit_dynamodb() {
+        let analyze = |text: String| {
+            crate::core::analyze(
+                text.as_bytes(),
+                &Limits::default(),
+                &SenderPolicy::default(),
+            )
+        };
+        let email = |uid: &str, occurrences: usize| {
+            let mut ics = String::from("BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\n");
+            for index in 0..occurrences {
+                ics.push_str(&format!(
+                    "BEGIN:VEVENT\r\nUID:{uid}\r\nRECURRENCE-ID:2027{:02}{:02}T090000Z\r\n\
+                     ORGANIZER:mailto:alice@example.com\r\nDTSTART:20270101T090000Z\r\nEND:VEVENT\r\n",
+                    index / 28 + 1,
+                    index % 28 + 1
+                ));
+            }
+            ics.push_str("END:VCALENDAR\r\n");
+            format!(
+                "From: alice@example.com\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n{ics}"
+            )
+        };
+        let most = MAX_COMMIT_ITEMS - 2;
+        assert_eq!(analyze(email("u1", most)).reason(), None);
+        assert_eq!(
+            analyze(email("u1", most + 1)).reason(),
+            Some(Reason::TooLarge)
+        );
+        assert_eq!(analyze(email(&"u".repeat(MAX_UID_BYTES), 1)).reason(), None);
+        assert_eq!(
+            analyze(email(&"u".repeat(MAX_UID_BYTES + 1), 1)).reason(),
+            Some(Reason::TooLarge)
+        );
     }
 }
