@@ -327,6 +327,16 @@ export class InviteRouterStack extends Stack {
         resources: [this.mailBucket.arnForObjects(`${config.mailPrefix}*`)],
       }),
     );
+    // Without it S3 answers AccessDenied for a missing key, which the function must treat as
+    // transient (it is also what a missing grant looks like); with it a deleted mail is NoSuchKey,
+    // the one permanent S3 error. It reveals only key names of a bucket the function reads anyway.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'TellMissingMailFromRefusedRead',
+        actions: ['s3:ListBucket'],
+        resources: [this.mailBucket.bucketArn],
+      }),
+    );
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadWriteLedger',

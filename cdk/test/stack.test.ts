@@ -439,6 +439,12 @@ describe('least privilege', () => {
         Resource: join(getAtt(ids.mailBucket), '/incoming/*'),
       },
       {
+        Sid: 'TellMissingMailFromRefusedRead',
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: getAtt(ids.mailBucket),
+      },
+      {
         Sid: 'ReadWriteLedger',
         Effect: 'Allow',
         Action: [
