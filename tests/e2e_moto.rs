@@ -236,6 +236,24 @@ async fn a_missing_object_is_permanent_and_its_message_deleted() {
     assert!(world.drain_all().await.values().all(Vec::is_empty));
 }
 
+/// A bucket that is not there is a deployment fault (a wrong name, a deleted bucket), not a
+/// missing mail: S3 answers NoSuchBucket, the record is reported for retry and stays queued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_bucket_keeps_the_message_for_retry() {
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let handler = world.handler();
+    handler.handle(world.receive_intake(1).await).await.unwrap();
+
+    world
+        .send_intake(&s3_event_body("no-such-bucket-here", "inbox%2Fmail.eml"))
+        .await;
+    let response = handler.handle(world.receive_intake(1).await).await.unwrap();
+    assert_eq!(response.batch_item_failures.len(), 1, "transient: retried");
+    assert_eq!(world.intake_depth().await, (0, 1), "still in the queue");
+    assert!(world.drain_all().await.values().all(Vec::is_empty));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mixed_batch_leaves_only_the_transient_failure_in_the_queue() {
     let Some(moto) = Moto::start() else { return };
@@ -476,10 +494,11 @@ async fn the_dynamodb_reply_log_keeps_the_reply_log_contract() {
     support::reply_log_contract::check(&log).await;
 }
 
-/// SES's MessageRejected (here: a From that is not a verified identity) is permanent: no retry
-/// would change it. An unreachable endpoint is transient.
+/// SES's MessageRejected for a From that is not a verified identity is a deployment fault the
+/// operator fixes (verify the identity, leave the sandbox): transient, so the reply waits in the
+/// DLQ instead of being dropped. An unreachable endpoint is transient too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ses_refusals_are_permanent_and_outages_transient() {
+async fn an_unverified_identity_and_an_outage_keep_the_reply_for_retry() {
     use invite_router::aws::SesMailer;
     use invite_router::ports::{Classified, Mailer};
     let Some(moto) = Moto::start() else { return };
@@ -494,7 +513,7 @@ async fn ses_refusals_are_permanent_and_outages_transient() {
     };
     let mailer = SesMailer::new(aws_sdk_sesv2::Client::new(&world.sdk), None);
     let error = mailer.send(&reply).await.unwrap_err();
-    assert!(!error.is_transient(), "{error}");
+    assert!(error.is_transient(), "{error}");
     assert!(error.to_string().contains("MessageRejected"), "{error}");
 
     let nowhere = support::aws::sdk_config("http://127.0.0.1:9").await;

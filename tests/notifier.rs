@@ -155,11 +155,11 @@ async fn a_transient_failure_is_retried_and_a_permanent_one_is_not() {
     let suppressed = refusal(2, "gone@example.com");
     mailer.fail_next(PortError::permanent(
         "SES SendEmail",
-        "MessageRejected (HTTP 400)",
+        "BadRequestException (HTTP 400)",
     ));
     assert!(matches!(
         notifier.notify(&suppressed).await.unwrap(),
-        Notified::Undeliverable(why) if why.contains("MessageRejected")
+        Notified::Undeliverable(why) if why.contains("BadRequestException")
     ));
     // Handled for good: a redelivery does not knock again.
     assert_eq!(

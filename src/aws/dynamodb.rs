@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
 use futures::future::try_join_all;
 
-use super::errors::{classify, error_code};
+use super::errors::{classify, error_code, permanent};
 use crate::core::model::{EventKey, Topic};
 use crate::ledger_format::{
     corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
@@ -59,7 +59,7 @@ impl DynamoLedger {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, &[]))?;
+            .map_err(|error| classify(OPERATION, &error, permanent::DYNAMODB))?;
         output.item().map(item_to_record).transpose()
     }
 }
@@ -285,7 +285,7 @@ impl Ledger for DynamoLedger {
                         return Ok(CommitOutcome::Conflict);
                     }
                 }
-                Err(classify(OPERATION, &error, &[]))
+                Err(classify(OPERATION, &error, permanent::DYNAMODB))
             }
         }
     }
@@ -316,7 +316,7 @@ impl Ledger for DynamoLedger {
             {
                 Ok(())
             }
-            Err(error) => Err(classify(OPERATION, &error, &[])),
+            Err(error) => Err(classify(OPERATION, &error, permanent::DYNAMODB)),
         }
     }
 }

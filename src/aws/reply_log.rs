@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
-use super::errors::{classify, error_code};
+use super::errors::{classify, error_code, permanent};
 use crate::ports::{CLAIM_TIMEOUT_SECONDS, Claim, PortError, REPLY_MEMORY_SECONDS, ReplyLog};
 
 type Item = HashMap<String, AttributeValue>;
@@ -42,7 +42,7 @@ impl DynamoReplyLog {
             .consistent_read(true)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, &[]))?;
+            .map_err(|error| classify(OPERATION, &error, permanent::DYNAMODB))?;
         Ok(output.item)
     }
 }
@@ -163,7 +163,7 @@ impl ReplyLog for DynamoReplyLog {
             Err(error) if error_code(&error) == Some("TransactionCanceledException") => Err(
                 PortError::transient(OPERATION, "another worker claimed first; retrying"),
             ),
-            Err(error) => Err(classify(OPERATION, &error, &[])),
+            Err(error) => Err(classify(OPERATION, &error, permanent::DYNAMODB)),
         }
     }
 
@@ -239,6 +239,6 @@ where
     match result {
         Ok(()) => Ok(()),
         Err(error) if error_code(&error) == Some("ConditionalCheckFailedException") => Ok(()),
-        Err(error) => Err(classify(operation, &error, &[])),
+        Err(error) => Err(classify(operation, &error, permanent::DYNAMODB)),
     }
 }

@@ -1,6 +1,6 @@
 use aws_sdk_s3::Client;
 
-use super::errors::classify;
+use super::errors::{classify, permanent};
 use crate::ports::{MailSource, MailStore, PortError};
 
 /// Fetches raw emails with GetObject.
@@ -18,17 +18,6 @@ impl S3MailStore {
     }
 }
 
-/// The object is gone or not ours to read: no retry helps. (With least-privilege grants, S3
-/// answers AccessDenied rather than NoSuchKey for a missing key.)
-const PERMANENT: &[&str] = &[
-    "NoSuchKey",
-    "NoSuchBucket",
-    "AccessDenied",
-    "InvalidObjectState",
-    "404",
-    "403",
-];
-
 impl MailStore for S3MailStore {
     async fn fetch(&self, source: &MailSource) -> Result<Vec<u8>, PortError> {
         const OPERATION: &str = "S3 GetObject";
@@ -45,7 +34,7 @@ impl MailStore for S3MailStore {
             .key(&source.key)
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, PERMANENT))?;
+            .map_err(|error| classify(OPERATION, &error, permanent::S3_GET_OBJECT))?;
         let limit = self.max_bytes.map(|max| max.saturating_add(1));
         let capacity = output
             .content_length()

@@ -2,7 +2,7 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
-use super::errors::classify;
+use super::errors::{classify, permanent};
 use crate::core::reply::Reply;
 use crate::ports::{Mailer, PortError};
 
@@ -23,11 +23,6 @@ impl SesMailer {
     }
 }
 
-/// SES refused this message for good: retrying sends it to the same refusal. (A suppressed
-/// recipient, an address SES will not send to, a malformed message.) Throttling, 5xx and the
-/// account-level pauses are left transient: they heal, or the message ends in the DLQ.
-const PERMANENT: &[&str] = &["MessageRejected", "BadRequestException"];
-
 impl Mailer for SesMailer {
     async fn send(&self, reply: &Reply) -> Result<(), PortError> {
         const OPERATION: &str = "SES SendEmail";
@@ -43,7 +38,7 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, PERMANENT))?;
+            .map_err(|error| classify(OPERATION, &error, permanent::SES_SEND_EMAIL))?;
         Ok(())
     }
 }

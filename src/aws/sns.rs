@@ -1,7 +1,7 @@
 use aws_sdk_sns::Client;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::errors::classify;
+use super::errors::{classify, permanent};
 use crate::config::TopicArns;
 use crate::core::model::Topic;
 use crate::ports::{PortError, Publisher};
@@ -40,12 +40,10 @@ impl Publisher for SnsPublisher {
                 .map_err(|error| PortError::transient(OPERATION, error.to_string()))?;
             request = request.message_attributes(name, attribute);
         }
-        // Nothing is permanent here: a publish that fails leaves the transition in the outbox, and
-        // dropping the message would strand it there. Even a refused message goes to the DLQ.
         request
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, &[]))?;
+            .map_err(|error| classify(OPERATION, &error, permanent::SNS_PUBLISH))?;
         Ok(())
     }
 }

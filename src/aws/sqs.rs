@@ -1,6 +1,6 @@
 use aws_sdk_sqs::Client;
 
-use super::errors::classify;
+use super::errors::{classify, permanent};
 use crate::ports::{PortError, Queue};
 
 /// Deletes processed messages from the intake queue.
@@ -28,14 +28,7 @@ impl Queue for SqsQueue {
             .send()
             .await
             .map_err(|error| {
-                classify(
-                    "SQS DeleteMessage",
-                    &error,
-                    &[
-                        "ReceiptHandleIsInvalid",
-                        "AWS.SimpleQueueService.NonExistentQueue",
-                    ],
-                )
+                classify("SQS DeleteMessage", &error, permanent::SQS_DELETE_MESSAGE)
             })?;
         Ok(())
     }
