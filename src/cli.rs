@@ -12,7 +12,7 @@ use crate::core::model::{Reason, Route};
 use crate::core::{self, report};
 use crate::local::{
     AnsweringPublisher, FileMailer, JsonlPublisher, LocalMailStore, SqliteLedger, SqliteReplyLog,
-    read_bounded,
+    StateLock, read_bounded,
 };
 use crate::notifier::Notifier;
 use crate::ports::MailSource;
@@ -150,6 +150,18 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
         eprintln!("invite-router: cannot create {}: {error}", topics.display());
         return ExitCode::from(1);
     }
+    let _held = match StateLock::acquire(state, || {
+        eprintln!(
+            "invite-router: {} is in use by another process run; waiting for it to finish",
+            state.display()
+        );
+    }) {
+        Ok(lock) => lock,
+        Err(error) => {
+            eprintln!("invite-router: cannot lock {}: {error}", state.display());
+            return ExitCode::from(1);
+        }
+    };
     let ledger = match SqliteLedger::open(&state.join(LEDGER_FILE)) {
         Ok(ledger) => ledger,
         Err(error) => {
@@ -159,6 +171,13 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
     };
     let reply_log = match SqliteReplyLog::open(&state.join(LEDGER_FILE)) {
         Ok(log) => log,
+        Err(error) => {
+            eprintln!("invite-router: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    let publisher = match JsonlPublisher::open(topics, &state.join(LEDGER_FILE)) {
+        Ok(publisher) => publisher,
         Err(error) => {
             eprintln!("invite-router: {error}");
             return ExitCode::from(1);
@@ -182,7 +201,7 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
     let service = Service::new(
         LocalMailStore::new(Some(settings.limits.max_email_bytes)),
         ledger,
-        AnsweringPublisher::new(JsonlPublisher::new(topics), notifier),
+        AnsweringPublisher::new(publisher, notifier),
         settings.limits,
         policy,
     )

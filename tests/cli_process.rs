@@ -300,3 +300,86 @@ fn the_environment_sets_the_limits_and_help_shows_them() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("MAX_EMAIL_BYTES"));
 }
+
+/// What a run leaves behind that a second run must not change: per topic the dedupe ids in
+/// order, the ledger's records, and the replies written.
+fn state_summary(state: &Path) -> (Vec<(Topic, String)>, Vec<String>, Vec<String>) {
+    let published = topic_lines(state)
+        .into_iter()
+        .map(|(topic, line)| (topic, line["message"]["dedupe_id"].as_str().unwrap().into()))
+        .collect();
+    let ledger = invite_router::local::SqliteLedger::open(&state.join("ledger.sqlite3"))
+        .unwrap()
+        .all()
+        .unwrap()
+        .into_iter()
+        .map(|record| {
+            format!(
+                "{} {:?} rev {} from {:?} outbox {:?}",
+                record.key, record.state, record.revision, record.last_source_key, record.outbox
+            )
+        })
+        .collect();
+    let mut replies: Vec<String> = std::fs::read_dir(state.join("replies"))
+        .map(|entries| {
+            entries
+                .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    replies.sort();
+    (published, ledger, replies)
+}
+
+/// Two `process` runs started on one state directory while a third party holds it: both say
+/// they wait, then run one after the other, and the state is exactly what one run leaves (no
+/// rejection published twice, no reply written twice, the same ledger).
+#[test]
+fn two_concurrent_runs_on_one_state_wait_and_publish_once() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let emails = demo_emails();
+    let clean = tempfile::tempdir().unwrap();
+    assert_eq!(process(clean.path(), &emails).status.code(), Some(0));
+
+    let shared = tempfile::tempdir().unwrap();
+    let held = invite_router::local::StateLock::acquire(shared.path(), || {
+        panic!("nobody holds the new state yet")
+    })
+    .unwrap();
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let mut child = Command::new(env!("CARGO_BIN_EXE_invite-router"))
+                .arg("process")
+                .arg("--state")
+                .arg(shared.path())
+                .args(&emails)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let mut stderr = BufReader::new(child.stderr.take().unwrap());
+            let mut first_line = String::new();
+            stderr.read_line(&mut first_line).unwrap();
+            assert!(
+                first_line.contains("in use by another process run; waiting"),
+                "{first_line}"
+            );
+            (child, stderr)
+        })
+        .collect();
+    drop(held);
+    for (child, mut stderr) in runs {
+        let output = child.wait_with_output().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+        assert_eq!(output.status.code(), Some(0), "{rest}");
+        assert_eq!(lines(&output).len(), emails.len());
+    }
+    let after_two = state_summary(shared.path());
+    assert_eq!(after_two, state_summary(clean.path()));
+    let (published, _, replies) = after_two;
+    assert!(published.iter().any(|(topic, _)| *topic == Topic::Rejected));
+    assert!(!replies.is_empty());
+}

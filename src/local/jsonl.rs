@@ -1,37 +1,87 @@
-use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fs::OpenOptions;
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
+use rusqlite::{TransactionBehavior, params};
 use serde_json::{Value, json};
 
+use super::sqlite::{SqliteFile, storage_error};
 use crate::core::model::Topic;
 use crate::ports::{PortError, Publisher};
 
 /// Appends each published message to `DIR/<topic>.jsonl`, one JSON line:
 /// `{"topic": ..., "attributes": {"route": ..., "method": ...}, "message": <the body>}`.
 ///
-/// Deduplicates by the body's `dedupe_id`, as an SNS FIFO topic does: a message already in the
-/// file is not appended again. That is what makes a second `process` run over the same emails
-/// change nothing, rejections included (they are not in the ledger).
+/// Deduplicates by the body's `dedupe_id`, as an SNS FIFO topic does, through the state
+/// database (table `published`, beside the ledger): the id is recorded and the line appended in
+/// one SQLite write transaction, so a second `process` run over the same emails changes nothing,
+/// rejections included (they are not in the ledger's records), and two runs can never both
+/// append the same message. A crash between the append and the commit leaves the line without
+/// its row: the next run appends it once more, with the same dedupe id, never loses it.
 pub struct JsonlPublisher {
     dir: PathBuf,
-    /// The dedupe ids already in each topic file, loaded on first use.
-    seen: Mutex<HashMap<Topic, HashSet<String>>>,
+    database: SqliteFile,
 }
 
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS published (
+    topic      TEXT NOT NULL,
+    dedupe_id  TEXT NOT NULL,
+    PRIMARY KEY (topic, dedupe_id)
+) WITHOUT ROWID;
+";
+
 impl JsonlPublisher {
-    pub fn new(dir: impl Into<PathBuf>) -> JsonlPublisher {
-        JsonlPublisher {
+    /// Topic files in `dir`, dedupe ids in the SQLite file `database` (the state's ledger file).
+    /// A state directory from before the table existed has its topic files read once, here.
+    pub fn open(dir: impl Into<PathBuf>, database: &Path) -> Result<JsonlPublisher, PortError> {
+        let publisher = JsonlPublisher {
             dir: dir.into(),
-            seen: Mutex::new(HashMap::new()),
-        }
+            database: SqliteFile::open(Some(database), "")?,
+        };
+        publisher.create_table()?;
+        Ok(publisher)
     }
 
     pub fn topic_path(&self, topic: Topic) -> PathBuf {
         self.dir.join(format!("{topic}.jsonl"))
+    }
+
+    fn create_table(&self) -> Result<(), PortError> {
+        const OPERATION: &str = "create the published table";
+        let mut connection = self.database.lock(OPERATION)?;
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(storage_error(OPERATION))?;
+        let existed = transaction
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'published'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(storage_error(OPERATION))?
+            > 0;
+        transaction
+            .execute_batch(SCHEMA)
+            .map_err(storage_error(OPERATION))?;
+        if !existed {
+            for topic in Topic::ALL {
+                let path = self.topic_path(topic);
+                let ids = load_dedupe_ids(&path).map_err(|error| {
+                    PortError::transient(OPERATION, format!("{}: {error}", path.display()))
+                })?;
+                for id in ids {
+                    transaction
+                        .execute(
+                            "INSERT OR IGNORE INTO published (topic, dedupe_id) VALUES (?1, ?2)",
+                            params![topic.to_string(), id],
+                        )
+                        .map_err(storage_error(OPERATION))?;
+                }
+            }
+        }
+        transaction.commit().map_err(storage_error(OPERATION))
     }
 
     fn append(
@@ -48,21 +98,22 @@ impl JsonlPublisher {
             .get("dedupe_id")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        let path = self.topic_path(topic);
-        let mut seen = self
-            .seen
-            .lock()
-            .map_err(|_| PortError::transient(OPERATION, "publisher lock poisoned"))?;
-        let ids = match seen.entry(topic) {
-            Entry::Occupied(entry) => entry.into_mut(),
-            Entry::Vacant(entry) => entry.insert(load_dedupe_ids(&path).map_err(|error| {
-                PortError::transient(OPERATION, format!("{}: {error}", path.display()))
-            })?),
-        };
-        if let Some(id) = &dedupe_id
-            && ids.contains(id)
-        {
-            return Ok(());
+        let mut connection = self.database.lock(OPERATION)?;
+        // Immediate: the write lock is taken before the check, so the check and the append are
+        // one step for every process sharing the state.
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(storage_error(OPERATION))?;
+        if let Some(id) = &dedupe_id {
+            let recorded = transaction
+                .execute(
+                    "INSERT OR IGNORE INTO published (topic, dedupe_id) VALUES (?1, ?2)",
+                    params![topic.to_string(), id],
+                )
+                .map_err(storage_error(OPERATION))?;
+            if recorded == 0 {
+                return Ok(());
+            }
         }
         let attributes: BTreeMap<&str, &str> = attributes
             .iter()
@@ -71,6 +122,7 @@ impl JsonlPublisher {
         let mut line =
             json!({"topic": topic, "attributes": attributes, "message": message}).to_string();
         line.push('\n');
+        let path = self.topic_path(topic);
         std::fs::create_dir_all(&self.dir)
             .and_then(|()| {
                 OpenOptions::new()
@@ -86,10 +138,7 @@ impl JsonlPublisher {
             .map_err(|error| {
                 PortError::transient(OPERATION, format!("{}: {error}", path.display()))
             })?;
-        if let Some(id) = dedupe_id {
-            ids.insert(id);
-        }
-        Ok(())
+        transaction.commit().map_err(storage_error(OPERATION))
     }
 }
 
@@ -157,12 +206,93 @@ impl Publisher for JsonlPublisher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ports::Classified;
+
+    /// Topic files in `dir`, the dedupe ids in `dir/ledger.sqlite3`.
+    fn publisher(dir: &Path) -> JsonlPublisher {
+        JsonlPublisher::open(dir, &dir.join("ledger.sqlite3")).unwrap()
+    }
+
+    fn lines(path: &Path) -> Vec<Value> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("every line is whole JSON"))
+            .collect()
+    }
+
+    /// Two runs on one state, each with its publisher open (the first with a message of its
+    /// own already sent): the rejection they both publish is appended once. A dedupe set loaded
+    /// once per run and kept in memory appended it twice.
+    #[tokio::test]
+    async fn two_publishers_on_one_state_append_a_message_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = publisher(dir.path());
+        let second = publisher(dir.path());
+        let rejection = r#"{"dedupe_id":"r","kind":"refusal"}"#;
+        second
+            .publish(Topic::Rejected, r#"{"dedupe_id":"other"}"#, &[])
+            .await
+            .unwrap();
+        first
+            .publish(Topic::Rejected, rejection, &[])
+            .await
+            .unwrap();
+        second
+            .publish(Topic::Rejected, rejection, &[])
+            .await
+            .unwrap();
+        let published = lines(&dir.path().join("rejected.jsonl"));
+        let ids: Vec<&str> = published
+            .iter()
+            .filter_map(|line| line["message"]["dedupe_id"].as_str())
+            .collect();
+        assert_eq!(ids, ["other", "r"]);
+    }
+
+    /// A state directory written before the `published` table existed: what its topic files
+    /// hold counts as published.
+    #[tokio::test]
+    async fn an_older_state_directory_keeps_its_published_messages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rejected.jsonl");
+        let old = r#"{"topic":"rejected","attributes":{},"message":{"dedupe_id":"r"}}"#;
+        std::fs::write(&path, format!("{old}\n")).unwrap();
+        let publisher = publisher(dir.path());
+        publisher
+            .publish(Topic::Rejected, r#"{"dedupe_id":"r"}"#, &[])
+            .await
+            .unwrap();
+        publisher
+            .publish(Topic::Rejected, r#"{"dedupe_id":"s"}"#, &[])
+            .await
+            .unwrap();
+        assert_eq!(lines(&path).len(), 2);
+    }
+
+    /// An append that fails records nothing: the retry appends.
+    #[tokio::test]
+    async fn a_failed_append_is_not_counted_as_published() {
+        let dir = tempfile::tempdir().unwrap();
+        let publisher = publisher(dir.path());
+        // A directory where the topic file should be: the append fails.
+        std::fs::create_dir(dir.path().join("create.jsonl")).unwrap();
+        let body = r#"{"dedupe_id":"a"}"#;
+        let error = publisher
+            .publish(Topic::Create, body, &[])
+            .await
+            .unwrap_err();
+        assert!(error.is_transient(), "{error}");
+        std::fs::remove_dir(dir.path().join("create.jsonl")).unwrap();
+        publisher.publish(Topic::Create, body, &[]).await.unwrap();
+        assert_eq!(lines(&dir.path().join("create.jsonl")).len(), 1);
+    }
 
     #[tokio::test]
     async fn a_dedupe_id_is_appended_once_even_across_instances() {
         let dir = tempfile::tempdir().unwrap();
         let attributes = vec![("route".to_owned(), "create".to_owned())];
-        let first = JsonlPublisher::new(dir.path());
+        let first = publisher(dir.path());
         first
             .publish(Topic::Create, r#"{"dedupe_id":"a","x":1}"#, &attributes)
             .await
@@ -175,7 +305,7 @@ mod tests {
             .publish(Topic::Create, r#"{"dedupe_id":"b","x":2}"#, &attributes)
             .await
             .unwrap();
-        let second = JsonlPublisher::new(dir.path());
+        let second = publisher(dir.path());
         second
             .publish(Topic::Create, r#"{"dedupe_id":"a","x":1}"#, &attributes)
             .await
@@ -197,8 +327,8 @@ mod tests {
         let path = dir.path().join("create.jsonl");
         let whole = r#"{"topic":"create","attributes":{},"message":{"dedupe_id":"a"}}"#;
         std::fs::write(&path, format!("{whole}\n{{\"topic\":\"create\",\"attri")).unwrap();
-        let publisher = JsonlPublisher::new(dir.path());
-        publisher
+        let topics = publisher(dir.path());
+        topics
             .publish(Topic::Create, r#"{"dedupe_id":"b"}"#, &[])
             .await
             .unwrap();
@@ -213,7 +343,7 @@ mod tests {
 
         // A file that is nothing but a torn line.
         std::fs::write(&path, "{\"topic\":").unwrap();
-        JsonlPublisher::new(dir.path())
+        topics
             .publish(Topic::Create, r#"{"dedupe_id":"c"}"#, &[])
             .await
             .unwrap();

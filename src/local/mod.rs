@@ -6,8 +6,10 @@ mod files;
 mod jsonl;
 mod replies;
 mod sqlite;
+mod state_lock;
 
 pub use files::{LocalMailStore, read_bounded};
 pub use jsonl::JsonlPublisher;
 pub use replies::{AnsweringPublisher, FileMailer, SqliteReplyLog};
 pub use sqlite::SqliteLedger;
+pub use state_lock::{LOCK_FILE, StateLock};
