@@ -13,9 +13,69 @@ use super::model::{
 };
 use super::reply::pick_language;
 
-/// Descriptions longer than this are cut in the published copy: SNS refuses messages over
-/// 256 KiB, and a message that can never be published would block its event's outbox forever.
+// Every published message must fit SNS (256 KiB, body and attributes) and, as an outbox entry,
+// its ledger item (DynamoDB, 400 KB): a message that can never be published would block its
+// event's outbox forever. Free text is cut (at a character boundary, marked with `…`); what a cut
+// would falsify (RRULE, EXDATE, addresses, the attendee list) is never cut, and a component it
+// makes too large is refused as `too_large` before anything is committed.
+
+/// DESCRIPTION, cut beyond this.
 pub const MAX_PUBLISHED_DESCRIPTION_BYTES: usize = 32 * 1024;
+/// SUMMARY, LOCATION, the conference URL and the time zone name; the source's subject,
+/// Message-ID and sender: each cut beyond this.
+pub const MAX_PUBLISHED_TEXT_BYTES: usize = 1024;
+/// The organizer's and each attendee's name (CN), cut beyond this: a guest list is as long as
+/// `MAX_ATTENDEES` allows, so each name must be short.
+pub const MAX_PUBLISHED_NAME_BYTES: usize = 256;
+/// STATUS, and each attendee's ROLE and PARTSTAT (tokens, a few bytes when honest), cut beyond this.
+pub const MAX_PUBLISHED_TOKEN_BYTES: usize = 64;
+/// A published message's JSON body, at most: SNS's 256 KiB leave room for the attributes, the
+/// ledger item's 400 KB for the record beside its outbox entry.
+pub const MAX_PUBLISHED_MESSAGE_BYTES: usize = 200 * 1024;
+/// What the envelope around a component can take at most once serialized: the schema fields,
+/// the dedupe id, and the source (bucket, a key of at most S3's 1 KiB, and three cut fields), each
+/// even if every byte of it needs a six-byte JSON escape.
+const MESSAGE_ENVELOPE_BYTES: usize = 32 * 1024;
+
+/// The component as it is published: its free text cut to the limits above.
+pub fn cut_for_publishing(event: &EventComponent) -> EventComponent {
+    let mut event = event.clone();
+    cut_field(&mut event.description, MAX_PUBLISHED_DESCRIPTION_BYTES);
+    for text in [
+        &mut event.summary,
+        &mut event.location,
+        &mut event.conference_url,
+        &mut event.time_zone,
+    ] {
+        cut_field(text, MAX_PUBLISHED_TEXT_BYTES);
+    }
+    cut_field(&mut event.status, MAX_PUBLISHED_TOKEN_BYTES);
+    if let Some(organizer) = event.organizer.as_mut() {
+        cut_field(&mut organizer.name, MAX_PUBLISHED_NAME_BYTES);
+    }
+    for attendee in &mut event.attendees {
+        cut_field(&mut attendee.name, MAX_PUBLISHED_NAME_BYTES);
+        cut_field(&mut attendee.role, MAX_PUBLISHED_TOKEN_BYTES);
+        cut_field(&mut attendee.partstat, MAX_PUBLISHED_TOKEN_BYTES);
+    }
+    event
+}
+
+/// Whether the component, once cut, can be published within [`MAX_PUBLISHED_MESSAGE_BYTES`]
+/// whatever envelope surrounds it. The core refuses a message with a component that cannot.
+pub fn fits_a_published_message(event: &EventComponent) -> bool {
+    let event = cut_for_publishing(event);
+    // Serialization of these plain types cannot fail; if it did, the component is not publishable.
+    serde_json::to_vec(&event)
+        .map(|json| json.len() + MESSAGE_ENVELOPE_BYTES <= MAX_PUBLISHED_MESSAGE_BYTES)
+        .unwrap_or(false)
+}
+
+fn cut_field(field: &mut Option<String>, max_bytes: usize) {
+    if let Some(text) = field.as_mut() {
+        truncate_at_char_boundary(text, max_bytes);
+    }
+}
 
 /// Hex SHA-256 over length-prefixed fields, so that no two different field lists collide by
 /// concatenation (`("ab", "c")` vs `("a", "bc")`).
@@ -57,13 +117,26 @@ pub fn rejection_dedupe_id(message_id: Option<&str>, source_key: &str, reason: R
 
 /// Where the message came from, as subscribers see it.
 pub fn source_info(analysis: &Analysis, bucket: Option<&str>, key: &str) -> SourceInfo {
-    SourceInfo {
+    cut_source(SourceInfo {
         bucket: bucket.map(str::to_owned),
         key: key.to_owned(),
         message_id: analysis.envelope.message_id.clone(),
         sender: analysis.envelope.sender.clone(),
         subject: analysis.envelope.subject.clone(),
+    })
+}
+
+/// The source's header fields cut to [`MAX_PUBLISHED_TEXT_BYTES`]. (The bucket and key are
+/// bounded by S3's own limits.)
+fn cut_source(mut source: SourceInfo) -> SourceInfo {
+    for text in [
+        &mut source.message_id,
+        &mut source.sender,
+        &mut source.subject,
+    ] {
+        cut_field(text, MAX_PUBLISHED_TEXT_BYTES);
     }
+    source
 }
 
 /// The message published for one component's transition to `route`'s topic.
@@ -74,10 +147,7 @@ pub fn event_message(
     event: &EventComponent,
     source: SourceInfo,
 ) -> EventMessage {
-    let mut event = event.clone();
-    if let Some(description) = event.description.as_mut() {
-        truncate_at_char_boundary(description, MAX_PUBLISHED_DESCRIPTION_BYTES);
-    }
+    let event = cut_for_publishing(event);
     EventMessage {
         schema_version: SCHEMA_VERSION,
         route,
@@ -134,7 +204,7 @@ pub fn confirmation_message(
         dedupe_id: digest_fields(&["confirmation", origin, route.as_str()]),
         sender: sender.to_owned(),
         route,
-        summary: event.summary.clone(),
+        summary: cut_for_publishing(event).summary,
         start: event.start,
         subject: source.subject.clone(),
         language: pick_language(&envelope.languages).to_owned(),
@@ -262,5 +332,138 @@ mod tests {
         let description = message.event.description.unwrap();
         assert!(description.len() <= MAX_PUBLISHED_DESCRIPTION_BYTES + '…'.len_utf8());
         assert!(description.ends_with('…'));
+    }
+
+    /// The hostile component of issue 10: every free-text field far over its limit, with text
+    /// that JSON escaping makes half as large again, and a hundred guests.
+    fn hostile_component() -> EventComponent {
+        let huge = "é\"\n".repeat(100_000);
+        let mut event = component(0);
+        for text in [
+            &mut event.summary,
+            &mut event.description,
+            &mut event.location,
+            &mut event.conference_url,
+            &mut event.status,
+            &mut event.time_zone,
+        ] {
+            *text = Some(huge.clone());
+        }
+        event.organizer = Some(crate::core::model::Organizer {
+            address: "alice@example.com".into(),
+            name: Some(huge.clone()),
+            sent_by: None,
+        });
+        event.attendees = (0..100)
+            .map(|index| crate::core::model::Attendee {
+                address: format!("guest{index}@example.com"),
+                name: Some(huge.clone()),
+                role: Some(huge.clone()),
+                partstat: Some(huge.clone()),
+                rsvp: Some(true),
+            })
+            .collect();
+        event
+    }
+
+    fn hostile_source() -> SourceInfo {
+        let huge = "\u{1}".repeat(300_000);
+        SourceInfo {
+            bucket: Some("b".repeat(63)),
+            key: "\u{1}".repeat(1024),
+            message_id: Some(huge.clone()),
+            sender: Some(huge.clone()),
+            subject: Some(huge),
+        }
+    }
+
+    /// SNS's limit counts the body and every attribute's name, type and value.
+    fn sns_size(body: &str, attributes: &[(String, String)]) -> usize {
+        body.len()
+            + attributes
+                .iter()
+                .map(|(name, value)| name.len() + "String".len() + value.len())
+                .sum::<usize>()
+    }
+
+    const SNS_MAX_BYTES: usize = 256 * 1024;
+
+    #[test]
+    fn free_text_is_cut_so_every_message_fits_sns_and_the_ledger_item() {
+        let event = hostile_component();
+        assert!(fits_a_published_message(&event));
+        let key = EventKey::new("uid-1", None);
+        let source = cut_source(hostile_source());
+        let message = event_message(Route::Create, &key, &Method::Request, &event, source);
+        let body = serde_json::to_string(&message).unwrap();
+        assert!(body.len() <= MAX_PUBLISHED_MESSAGE_BYTES, "{}", body.len());
+        let attributes = event_attributes(Route::Create, &Method::Request);
+        assert!(sns_size(&body, &attributes) <= SNS_MAX_BYTES);
+        let location = message.event.location.unwrap();
+        assert!(location.ends_with('…'));
+        assert!(location.len() <= MAX_PUBLISHED_TEXT_BYTES + '…'.len_utf8());
+        // What is not free text is published whole.
+        assert_eq!(message.event.attendees.len(), 100);
+        assert_eq!(message.event.attendees[7].address, "guest7@example.com");
+
+        // Text made of control characters (six bytes each once escaped) cannot be cut to fit
+        // without cutting it to nothing: such a component is refused, never published too large.
+        let mut control = component(0);
+        control.description = Some("\u{1}".repeat(MAX_PUBLISHED_DESCRIPTION_BYTES));
+        assert!(!fits_a_published_message(&control));
+    }
+
+    #[test]
+    fn what_a_cut_would_falsify_is_not_cut_and_too_much_of_it_does_not_fit() {
+        let day = |index: usize| {
+            crate::core::model::EventTime::Utc(
+                Utc.with_ymd_and_hms(2027, 1, 1, 9, 0, 0).unwrap()
+                    + chrono::Duration::days(index as i64),
+            )
+        };
+        let mut exdates = component(0);
+        exdates.exdates = (0..30_000).map(day).collect();
+        assert!(!fits_a_published_message(&exdates));
+        exdates.exdates.truncate(1_000);
+        assert!(fits_a_published_message(&exdates));
+
+        let mut rule = component(0);
+        rule.rrule = Some(format!("FREQ=DAILY;BYHOUR={}", "1,".repeat(150_000)));
+        assert!(!fits_a_published_message(&rule));
+
+        let mut crowd = component(0);
+        crowd.attendees = (0..2_000)
+            .map(|index| crate::core::model::Attendee {
+                address: format!("{}{index}@example.com", "a".repeat(100)),
+                name: None,
+                role: None,
+                partstat: None,
+                rsvp: None,
+            })
+            .collect();
+        assert!(!fits_a_published_message(&crowd));
+    }
+
+    #[test]
+    fn refusals_and_confirmations_fit_sns_whatever_the_envelope() {
+        let analysis_source = cut_source(hostile_source());
+        let envelope = Envelope::default();
+        let refusal = rejected_message(
+            "ann@example.com",
+            Reason::TooLarge,
+            &envelope,
+            analysis_source.clone(),
+        );
+        let body = serde_json::to_string(&refusal).unwrap();
+        assert!(body.len() <= MAX_PUBLISHED_MESSAGE_BYTES, "{}", body.len());
+        let confirmation = confirmation_message(
+            "ann@example.com",
+            Route::Create,
+            &hostile_component(),
+            &envelope,
+            analysis_source,
+        );
+        let body = serde_json::to_string(&confirmation).unwrap();
+        assert!(body.len() <= MAX_PUBLISHED_MESSAGE_BYTES, "{}", body.len());
     }
 }

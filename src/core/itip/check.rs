@@ -14,6 +14,7 @@ use super::answer::ReplyFacts;
 use super::copies::{CopiesError, ItipMessage, merge_copies};
 use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
 use crate::core::calendar::event::CalendarLimits;
+use crate::core::message::fits_a_published_message;
 use crate::core::mime::MailContent;
 use crate::core::model::{Analysis, Envelope, EventComponent, Method, Reason, Refused};
 use crate::core::{Limits, SenderPolicy};
@@ -182,6 +183,7 @@ fn check_content(
     let structural = every_component_has_uid(&message.events)
         .and_then(|()| uids_agree(&message.events))
         .and_then(|()| within_limits(fits_the_ledger(&message.events)))
+        .and_then(|()| within_limits(message.events.iter().all(fits_a_published_message)))
         .and_then(|()| one_organizer(&message.events))
         .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, mail, delegation))
         .and_then(|()| one_component_per_key(&message.events));
@@ -205,7 +207,8 @@ fn fits_the_ledger(events: &[EventComponent]) -> bool {
 
 /// `too_large`: the email, a calendar part, the number of calendar parts, or a calendar's
 /// components or attendees are over the configured limits; or its UID or number of components
-/// over what one ledger transaction can hold.
+/// over what one ledger transaction can hold; or a component that, with its free text cut, still
+/// does not fit one published message (`message::fits_a_published_message`).
 fn within_limits(fits: bool) -> Result<(), Reason> {
     if fits { Ok(()) } else { Err(too_large()) }
 }
@@ -484,5 +487,36 @@ mod tests {
             analyze(email(&"u".repeat(MAX_UID_BYTES + 1), 1)).reason(),
             Some(Reason::TooLarge)
         );
+    }
+
+    /// Issue 10's two calendars: a 300 KB LOCATION is cut and published; 30 000 EXDATEs cannot be
+    /// cut without lying about the series, so the message is refused before any commit.
+    #[test]
+    fn a_component_too_large_to_publish_is_refused_and_long_text_is_not() {
+        let analyze = |extra: &str| {
+            let ics = format!(
+                "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:big@example.com\r\n\
+                 ORGANIZER:mailto:alice@example.com\r\nDTSTART:20270101T090000Z\r\n\
+                 RRULE:FREQ=DAILY\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+            );
+            let email = format!(
+                "From: alice@example.com\r\nContent-Type: text/calendar; method=REQUEST\r\n\r\n{ics}"
+            );
+            crate::core::analyze(
+                email.as_bytes(),
+                &Limits::default(),
+                &SenderPolicy::default(),
+            )
+        };
+        let location = format!("LOCATION:{}\r\n", "Room 4, ".repeat(300_000 / 8));
+        assert_eq!(analyze(&location).reason(), None);
+        let exdates: String = (0..30_000)
+            .map(|day| {
+                let date = chrono::NaiveDate::from_ymd_opt(2027, 1, 1).expect("date")
+                    + chrono::Days::new(day);
+                format!("EXDATE:{}T090000Z\r\n", date.format("%Y%m%d"))
+            })
+            .collect();
+        assert_eq!(analyze(&exdates).reason(), Some(Reason::TooLarge));
     }
 }
