@@ -253,6 +253,9 @@ pub struct ProcessLine {
     /// Why a refused email's sender is not answered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub no_reply_because: Option<NoReply>,
+    /// Dedupe ids of outbox entries the publisher refused for good, set aside in the ledger.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub set_aside: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -268,6 +271,7 @@ impl From<&Outcome> for ProcessLine {
             sequence: outcome.sequence,
             notify_sender: outcome.notify_sender,
             no_reply_because: outcome.no_reply_because,
+            set_aside: outcome.set_aside.clone(),
             error: None,
         }
     }
@@ -283,6 +287,7 @@ impl ProcessLine {
             recurrence_id: None,
             sequence: None,
             notify_sender: false,
+            set_aside: Vec::new(),
             no_reply_because: None,
             error: Some(error.to_string()),
         }

@@ -135,6 +135,25 @@ impl Reader<'_> {
         }
     }
 
+    /// A required SNS topic ARN. Checked here because SNS answers a malformed one with the same
+    /// `InvalidParameter` as a message it refuses for good, and such an outbox entry is set aside.
+    fn topic_arn(&mut self, name: &'static str) -> String {
+        let value = self.required(name);
+        let parts: Vec<&str> = value.split(':').collect();
+        let well_formed = parts.len() == 6
+            && parts[0] == "arn"
+            && parts[2] == "sns"
+            && parts.iter().all(|part| !part.is_empty());
+        if !value.is_empty() && !well_formed {
+            self.problems.push(ConfigProblem::Malformed {
+                name,
+                value: value.clone(),
+                expected: "an SNS topic ARN (arn:PARTITION:sns:REGION:ACCOUNT:NAME)",
+            });
+        }
+        value
+    }
+
     fn optional<T>(
         &mut self,
         name: &'static str,
@@ -179,10 +198,10 @@ impl Config {
             problems: Vec::new(),
         };
         let topics = TopicArns {
-            create: reader.required(CREATE_TOPIC_ARN),
-            update: reader.required(UPDATE_TOPIC_ARN),
-            cancel: reader.required(CANCEL_TOPIC_ARN),
-            rejected: reader.required(REJECTED_TOPIC_ARN),
+            create: reader.topic_arn(CREATE_TOPIC_ARN),
+            update: reader.topic_arn(UPDATE_TOPIC_ARN),
+            cancel: reader.topic_arn(CANCEL_TOPIC_ARN),
+            rejected: reader.topic_arn(REJECTED_TOPIC_ARN),
         };
         let ledger_table = reader.required(LEDGER_TABLE);
         let queue_url = reader.required(QUEUE_URL);
@@ -463,6 +482,7 @@ mod tests {
         assert_eq!(
             error.names(),
             vec![
+                CREATE_TOPIC_ARN,
                 UPDATE_TOPIC_ARN,
                 CANCEL_TOPIC_ARN,
                 REJECTED_TOPIC_ARN,
@@ -479,5 +499,9 @@ mod tests {
             assert!(text.contains(name), "{text}");
         }
         assert!(text.contains("\"ten megabytes\""), "{text}");
+        assert!(
+            text.contains("CREATE_TOPIC_ARN=\"arn:create\" is not an SNS topic ARN"),
+            "{text}"
+        );
     }
 }

@@ -84,6 +84,18 @@ pub struct OutboxEntry {
     pub attributes: Vec<(String, String)>,
 }
 
+/// An outbox entry the publisher refused for good (SNS's `InvalidParameter`, say): moved out of
+/// its record so that the event's later messages are not blocked behind it, and kept, with why,
+/// for an operator to repair and republish. Stored under (UID, `#aside:<dedupe_id>`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetAsideEntry {
+    /// The record the entry was taken from.
+    pub from: EventKey,
+    pub entry: OutboxEntry,
+    /// The publisher's refusal.
+    pub why: String,
+}
+
 /// One ledger item as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoredRecord {
@@ -149,6 +161,19 @@ pub trait Ledger: Send + Sync {
         key: &EventKey,
         dedupe_id: &str,
     ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// In one transaction: removes the outbox entry of `aside.from` if it is still the one with
+    /// `aside.entry.dedupe_id`, and stores `aside`. Nothing happens if the entry is gone.
+    fn set_aside_outbox(
+        &self,
+        aside: &SetAsideEntry,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// The entries set aside for `uid`, by dedupe id.
+    fn set_aside_entries(
+        &self,
+        uid: &str,
+    ) -> impl Future<Output = Result<Vec<SetAsideEntry>, PortError>> + Send;
 }
 
 pub trait Publisher: Send + Sync {

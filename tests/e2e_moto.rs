@@ -571,3 +571,27 @@ async fn the_dynamodb_ledger_never_splits_a_commit() {
         invite_router::ports::CommitOutcome::Committed
     );
 }
+
+/// SNS refuses a message over 256 KiB with InvalidParameter: permanent, so that the service sets
+/// such an outbox entry aside instead of retrying it before every later email of its event. A
+/// message within the limit publishes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sns_refuses_an_oversized_message_for_good() {
+    use invite_router::core::model::Topic;
+    use invite_router::ports::{Classified, Publisher};
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&world.sdk), world.topics.clone());
+    let body = |size: usize| format!("{{\"dedupe_id\":\"{}\"}}", "x".repeat(size));
+    let attributes = [("route".to_owned(), "create".to_owned())];
+    let error = publisher
+        .publish(Topic::Create, &body(300 * 1024), &attributes)
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient(), "{error}");
+    assert!(error.to_string().contains("InvalidParameter"), "{error}");
+    publisher
+        .publish(Topic::Create, &body(200 * 1024), &attributes)
+        .await
+        .unwrap();
+}

@@ -12,7 +12,8 @@ use std::sync::Arc;
 use invite_router::core::model::{EventKey, Method, Reason, Route, Topic, Version};
 use invite_router::ports::{Classified, ErrorKind};
 use invite_router::ports::{
-    CommitOutcome, Ledger, LedgerWrite, MailSource, PortError, RevisionCheck, StoredRecord,
+    CommitOutcome, Ledger, LedgerWrite, MailSource, PortError, RevisionCheck, SetAsideEntry,
+    StoredRecord,
 };
 use invite_router::service::{BatchRecord, Outcome, ServiceError};
 use serde_json::Value;
@@ -236,13 +237,57 @@ async fn processing_the_same_emails_again_publishes_nothing_new() {
 
 /// The heart of it: fail every port call of the life cycle in turn, both before and after its
 /// effect, and check that the retried run ends exactly where the clean run ended.
+/// What a run with faults must still end with: the clean run's ledger, the clean run's messages
+/// (repeats allowed, with byte-identical bodies), nothing stale, and the same routes.
+fn assert_like_clean(
+    world: &World,
+    outcomes: &[Outcome],
+    clean: &World,
+    clean_outcomes: &[Outcome],
+    context: &str,
+) {
+    assert_eq!(
+        world.records(),
+        clean.records(),
+        "ledger differs: {context}"
+    );
+    let published = world.published();
+    let clean_messages = distinct_messages(&clean.published());
+    let ids = |messages: &BTreeMap<String, (Topic, String)>| {
+        messages
+            .iter()
+            .map(|(id, (topic, _))| (id.clone(), *topic))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(&distinct_messages(&published)),
+        ids(&clean_messages),
+        "published transitions differ: {context}"
+    );
+    assert_eq!(
+        distinct_messages(&published),
+        clean_messages,
+        "published messages differ: {context}"
+    );
+    assert_never_stale(&published);
+    for (outcome, clean_outcome) in outcomes.iter().zip(clean_outcomes) {
+        // A retry whose earlier attempt published and cleared its own transition finds
+        // nothing left to do: it reports a duplicate of itself.
+        let same = outcome.route == clean_outcome.route
+            || (outcome.route == Route::Duplicate && clean_outcome.route.topic().is_some());
+        assert!(
+            same,
+            "{}: {:?} instead of {:?}: {context}",
+            outcome.source.key, outcome.route, clean_outcome.route
+        );
+    }
+}
+
 #[tokio::test]
 async fn no_fault_anywhere_loses_a_transition_or_publishes_stale() {
     let clean = World::default();
     let emails = life_cycle(&clean);
     let clean_outcomes = run_with_retries(&clean, &emails).await;
-    let clean_messages = distinct_messages(&clean.published());
-    let clean_records = clean.records();
     let total_calls = clean.faults.calls();
     assert!(
         total_calls > 30,
@@ -259,37 +304,7 @@ async fn no_fault_anywhere_loses_a_transition_or_publishes_stale() {
             let failed_operation = world.faults.log()[n - 1];
             exercised.insert((failed_operation, format!("{mode:?}")));
             let context = format!("call {n} ({failed_operation}) failing {mode:?}");
-
-            assert_eq!(world.records(), clean_records, "ledger differs: {context}");
-            let published = world.published();
-            let ids = |messages: &BTreeMap<String, (Topic, String)>| {
-                messages
-                    .iter()
-                    .map(|(id, (topic, _))| (id.clone(), *topic))
-                    .collect::<Vec<_>>()
-            };
-            assert_eq!(
-                ids(&distinct_messages(&published)),
-                ids(&clean_messages),
-                "published transitions differ: {context}"
-            );
-            assert_eq!(
-                distinct_messages(&published),
-                clean_messages,
-                "published messages differ: {context}"
-            );
-            assert_never_stale(&published);
-            for (outcome, clean_outcome) in outcomes.iter().zip(&clean_outcomes) {
-                // A retry whose earlier attempt published and cleared its own transition finds
-                // nothing left to do: it reports a duplicate of itself.
-                let same = outcome.route == clean_outcome.route
-                    || (outcome.route == Route::Duplicate && clean_outcome.route.topic().is_some());
-                assert!(
-                    same,
-                    "{}: {:?} instead of {:?}: {context}",
-                    outcome.source.key, outcome.route, clean_outcome.route
-                );
-            }
+            assert_like_clean(&world, &outcomes, &clean, &clean_outcomes, &context);
         }
     }
     for operation in ["fetch", "read", "commit", "publish", "clear_outbox"] {
@@ -411,6 +426,14 @@ impl Ledger for OrderedLedger {
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
         self.inner.clear_outbox(key, dedupe_id).await
+    }
+
+    async fn set_aside_outbox(&self, aside: &SetAsideEntry) -> Result<(), PortError> {
+        self.inner.set_aside_outbox(aside).await
+    }
+
+    async fn set_aside_entries(&self, uid: &str) -> Result<Vec<SetAsideEntry>, PortError> {
+        self.inner.set_aside_entries(uid).await
     }
 }
 
@@ -697,4 +720,91 @@ async fn a_failed_delete_is_not_a_failed_record() {
     assert!(!reports[0].must_retry());
     assert!(!reports[0].deleted);
     assert_eq!(reports[0].outcomes[0].route, Route::Create);
+}
+
+/// Two faults in one run: the second hits the retry of the first, or any call shortly after it
+/// (a crash while recovering from a crash). Nothing is lost, doubled or published stale.
+#[tokio::test]
+async fn two_faults_in_one_run_lose_nothing() {
+    let clean = World::default();
+    let emails = life_cycle(&clean);
+    let clean_outcomes = run_with_retries(&clean, &emails).await;
+    let total_calls = clean.faults.calls();
+    let modes = [FaultMode::Before, FaultMode::After];
+    let mut runs = 0;
+    for first in 1..=total_calls {
+        for gap in 1..=4 {
+            for first_mode in modes {
+                for second_mode in modes {
+                    let world = World::default();
+                    life_cycle(&world);
+                    world.faults.fail_call(first, first_mode);
+                    world.faults.fail_call(first + gap, second_mode);
+                    let outcomes = run_with_retries(&world, &emails).await;
+                    let log = world.faults.log();
+                    let context = format!(
+                        "call {first} ({}) failing {first_mode:?}, then call {} ({}) failing \
+                         {second_mode:?}",
+                        log[first - 1],
+                        first + gap,
+                        log.get(first + gap - 1).copied().unwrap_or("none"),
+                    );
+                    assert_like_clean(&world, &outcomes, &clean, &clean_outcomes, &context);
+                    runs += 1;
+                }
+            }
+        }
+    }
+    assert!(runs > 400, "{runs} runs");
+}
+
+/// SNS refuses the create's message for good (InvalidParameter): the entry is set aside in the
+/// ledger with why, and the event is not blocked: the update publishes, and the ledger's records
+/// are those of a clean run. Retrying it before every later email would have sent them all to
+/// the DLQ.
+#[tokio::test]
+async fn an_outbox_entry_refused_for_good_is_set_aside_not_retried_forever() {
+    let clean = World::default();
+    clean.put("create", request("evt-1", 0, 8, ALICE, "<m1@example.com>"));
+    clean.put("update", request("evt-1", 1, 9, ALICE, "<m2@example.com>"));
+    let emails = [("create", Route::Create), ("update", Route::Update)];
+    run_with_retries(&clean, &emails).await;
+    let clean_published = distinct_messages(&clean.published());
+    let (create_id, _) = clean_published
+        .iter()
+        .find(|(_, (topic, _))| *topic == Topic::Create)
+        .map(|(id, message)| (id.clone(), message.clone()))
+        .unwrap();
+
+    let world = World::default();
+    world.put("create", request("evt-1", 0, 8, ALICE, "<m1@example.com>"));
+    world.put("update", request("evt-1", 1, 9, ALICE, "<m2@example.com>"));
+    let service = world.service();
+    // fetch, read, commit, publish: the fourth call is the create's publish.
+    world.faults.fail_call(4, FaultMode::Refused);
+    let created = service.process_source(&source("create")).await.unwrap();
+    assert_eq!(world.faults.log()[3], "publish");
+    assert_eq!(created.route, Route::Create);
+    assert!(created.published.is_empty());
+    assert_eq!(created.set_aside, vec![create_id.clone()]);
+    let updated = service.process_source(&source("update")).await.unwrap();
+    assert_eq!(updated.route, Route::Update);
+
+    assert_eq!(world.records(), clean.records());
+    let published = distinct_messages(&world.published());
+    let mut expected = clean_published.clone();
+    expected.remove(&create_id);
+    assert_eq!(published, expected, "everything but the refused create");
+    let aside = service.ledger().set_aside_entries("evt-1").await.unwrap();
+    assert_eq!(aside.len(), 1);
+    assert_eq!(aside[0].entry.dedupe_id, create_id);
+    assert_eq!(aside[0].entry.topic, Topic::Create);
+    assert!(
+        aside[0].why.contains("InvalidParameter"),
+        "{}",
+        aside[0].why
+    );
+    // A retry of the create finds nothing to deliver and publishes nothing.
+    let again = service.process_source(&source("create")).await.unwrap();
+    assert!(again.published.is_empty() && again.set_aside.is_empty());
 }

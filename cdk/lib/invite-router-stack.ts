@@ -398,6 +398,15 @@ export class InviteRouterStack extends Stack {
 
     // ---- Monitoring ---------------------------------------------------------------------------
     const alarmAction = new cloudwatchActions.SnsAction(this.alarmTopic);
+    // The function logs `outbox_set_aside` (JSON, under `fields`) when SNS refuses a committed
+    // message for good and the entry is moved aside in the ledger: counted here, alarmed below.
+    const setAside = new logs.MetricFilter(this, 'OutboxSetAsideFilter', {
+      logGroup,
+      filterPattern: logs.FilterPattern.stringValue('$.fields.event', '=', 'outbox_set_aside'),
+      metricNamespace: `InviteRouter/${config.stage}`,
+      metricName: 'OutboxEntriesSetAside',
+      metricValue: '1',
+    });
     const alarms: cloudwatch.Alarm[] = [
       new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
         alarmDescription:
@@ -430,6 +439,13 @@ export class InviteRouterStack extends Stack {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 5,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      new cloudwatch.Alarm(this, 'OutboxEntrySetAside', {
+        alarmDescription:
+          'SNS refused a committed message for good; it is kept in the ledger under (UID, #aside:<dedupe_id>): ' +
+          'read the outbox_set_aside log line, repair the message and publish it by hand.',
+        metric: setAside.metric({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+        ...ALARM_ON_ANY,
       }),
       ...this.notifier.alarms,
     ];

@@ -492,12 +492,29 @@ describe('least privilege', () => {
 describe('monitoring', () => {
   const alarmTopicRef = [ref(ids.alarmTopic)];
 
-  test('six alarms (four for intake, two for the notifier), each notifying the alarm topic on alarm and on recovery', () => {
-    devT.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+  test('seven alarms (five for intake, two for the notifier), each notifying the alarm topic on alarm and on recovery', () => {
+    devT.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     for (const alarm of Object.values(devT.findResources('AWS::CloudWatch::Alarm'))) {
       assert.deepEqual(alarm.Properties.AlarmActions, alarmTopicRef);
       assert.deepEqual(alarm.Properties.OKActions, alarmTopicRef);
     }
+  });
+
+  test('an outbox entry set aside is counted from the function log and alarms from the first one', () => {
+    devT.hasResourceProperties('AWS::Logs::MetricFilter', {
+      LogGroupName: ref(ids.logGroup),
+      FilterPattern: '{ $.fields.event = "outbox_set_aside" }',
+      MetricTransformations: [
+        { MetricNamespace: 'InviteRouter/dev', MetricName: 'OutboxEntriesSetAside', MetricValue: '1' },
+      ],
+    });
+    devT.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'InviteRouter/dev',
+      MetricName: 'OutboxEntriesSetAside',
+      Statistic: 'Sum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
   });
 
   test('the DLQ alarm fires on any message in the dead-letter queue', () => {

@@ -11,22 +11,26 @@
 //! | `last_source_key` | S | the S3 key of the email that made the last transition |
 //! | `updated_at` | S | RFC 3339 UTC |
 //! | `outbox` | M | `topic`, `dedupe_id`, `body` (S) and `attributes` (M of S): a committed message not yet known to be published |
+//!
+//! An outbox entry SNS refused for good is moved, in one transaction, to its own item under
+//! (UID, `#aside:<dedupe_id>`): `from_recurrence_id` (S), `why` (S) and `outbox` (M, as above).
 
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use futures::future::try_join_all;
 
 use super::errors::{classify, error_code, permanent};
-use crate::core::model::{EventKey, Topic};
+use crate::core::model::{EventKey, SET_ASIDE_PREFIX, Topic};
 use crate::ledger_format::{
     corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
 };
 use crate::ports::{
-    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, SetAsideEntry,
+    StoredRecord,
 };
 
 /// TransactWriteItems accepts at most this many items.
@@ -98,20 +102,7 @@ fn record_to_item(record: &StoredRecord) -> Item {
     }
     item.insert("updated_at".into(), string(&record.updated_at));
     if let Some(entry) = &record.outbox {
-        let attributes = entry
-            .attributes
-            .iter()
-            .map(|(name, value)| (name.clone(), string(value)))
-            .collect();
-        item.insert(
-            "outbox".into(),
-            AttributeValue::M(HashMap::from([
-                ("topic".to_owned(), string(entry.topic.as_str())),
-                ("dedupe_id".to_owned(), string(&entry.dedupe_id)),
-                ("body".to_owned(), string(&entry.body)),
-                ("attributes".to_owned(), AttributeValue::M(attributes)),
-            ])),
-        );
+        item.insert("outbox".into(), outbox_to_value(entry));
     }
     item
 }
@@ -158,6 +149,51 @@ fn item_to_record(item: &Item) -> Result<StoredRecord, PortError> {
         last_source_key: get_string(item, "last_source_key")?.map(str::to_owned),
         updated_at: require_string(item, "updated_at")?.to_owned(),
         outbox,
+    })
+}
+
+fn outbox_to_value(entry: &OutboxEntry) -> AttributeValue {
+    let attributes = entry
+        .attributes
+        .iter()
+        .map(|(name, value)| (name.clone(), string(value)))
+        .collect();
+    AttributeValue::M(HashMap::from([
+        ("topic".to_owned(), string(entry.topic.as_str())),
+        ("dedupe_id".to_owned(), string(&entry.dedupe_id)),
+        ("body".to_owned(), string(&entry.body)),
+        ("attributes".to_owned(), AttributeValue::M(attributes)),
+    ]))
+}
+
+/// The item of a set-aside entry: under (UID, `#aside:<dedupe_id>`), with the record it came
+/// from, why, and the entry as in a record's `outbox`.
+fn set_aside_to_item(aside: &SetAsideEntry) -> Item {
+    let mut item = key_item(&EventKey::set_aside(
+        &aside.from.uid,
+        &aside.entry.dedupe_id,
+    ));
+    item.insert(
+        "from_recurrence_id".into(),
+        string(recurrence_column(&aside.from)),
+    );
+    item.insert("why".into(), string(&aside.why));
+    item.insert("outbox".into(), outbox_to_value(&aside.entry));
+    item
+}
+
+fn set_aside_from_item(item: &Item) -> Result<SetAsideEntry, PortError> {
+    let entry = match item.get("outbox") {
+        Some(AttributeValue::M(entry)) => outbox_from_item(entry)?,
+        other => return Err(corrupt(format!("set-aside outbox is {other:?}"))),
+    };
+    Ok(SetAsideEntry {
+        from: decode_key(
+            require_string(item, "uid")?.to_owned(),
+            require_string(item, "from_recurrence_id")?,
+        ),
+        entry,
+        why: require_string(item, "why")?.to_owned(),
     })
 }
 
@@ -317,6 +353,80 @@ impl Ledger for DynamoLedger {
                 Ok(())
             }
             Err(error) => Err(classify(OPERATION, &error, permanent::DYNAMODB)),
+        }
+    }
+
+    async fn set_aside_outbox(&self, aside: &SetAsideEntry) -> Result<(), PortError> {
+        const OPERATION: &str = "DynamoDB set an outbox entry aside";
+        let build_error = |error: aws_sdk_dynamodb::error::BuildError| {
+            PortError::transient(OPERATION, error.to_string())
+        };
+        let take = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(key_item(&aside.from)))
+            .update_expression("REMOVE #outbox")
+            .condition_expression("#outbox.#dedupe_id = :dedupe_id")
+            .expression_attribute_names("#outbox", "outbox")
+            .expression_attribute_names("#dedupe_id", "dedupe_id")
+            .expression_attribute_values(":dedupe_id", string(&aside.entry.dedupe_id))
+            .build()
+            .map_err(build_error)?;
+        let keep = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(set_aside_to_item(aside)))
+            .build()
+            .map_err(build_error)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(take).build())
+            .transact_items(TransactWriteItem::builder().put(keep).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The entry is gone (published and cleared, or set aside, by another worker).
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
+                        if cancelled.cancellation_reasons().iter().any(|reason| {
+                            reason.code() == Some("ConditionalCheckFailed")
+                        })
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(classify(OPERATION, &error, permanent::DYNAMODB)),
+        }
+    }
+
+    async fn set_aside_entries(&self, uid: &str) -> Result<Vec<SetAsideEntry>, PortError> {
+        const OPERATION: &str = "DynamoDB Query set-aside entries";
+        let mut entries = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#uid = :uid AND begins_with(#rid, :aside)")
+                .expression_attribute_names("#uid", "uid")
+                .expression_attribute_names("#rid", "recurrence_id")
+                .expression_attribute_values(":uid", string(uid))
+                .expression_attribute_values(":aside", string(SET_ASIDE_PREFIX))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|error| classify(OPERATION, &error, permanent::DYNAMODB))?;
+            for item in output.items() {
+                entries.push(set_aside_from_item(item)?);
+            }
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(entries);
+            }
         }
     }
 }

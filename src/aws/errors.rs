@@ -22,9 +22,11 @@ pub(crate) mod permanent {
     /// An expired receipt handle: the message is redelivered anyway, and handled idempotently.
     /// (A missing queue is a deployment fault, and the delete is only logged in any case.)
     pub(crate) const SQS_DELETE_MESSAGE: &[&str] = &["ReceiptHandleIsInvalid"];
-    /// Nothing: a publish that fails leaves the transition in the outbox, and dropping the SQS
-    /// message would strand it there.
-    pub(crate) const SNS_PUBLISH: &[&str] = &[];
+    /// A message SNS refuses for good (too long, an attribute it will not take). The configuration
+    /// check makes sure a malformed topic ARN, which SNS answers the same way, never gets here.
+    /// The service sets such an outbox entry aside; a refusal or confirmation is dropped, logged.
+    /// Everything else (a missing topic or grant, KMS, throttling) is retried.
+    pub(crate) const SNS_PUBLISH: &[&str] = &["InvalidParameter", "InvalidParameterValue"];
     /// Nothing: a missing table, a missing permission or throttling must not drop mail; a lost
     /// condition is handled before classification.
     pub(crate) const DYNAMODB: &[&str] = &[];
@@ -126,7 +128,8 @@ mod tests {
         ("SQS DeleteMessage", permanent::SQS_DELETE_MESSAGE, "ReceiptHandleIsInvalid", 400, PERMANENT),
         ("SQS DeleteMessage", permanent::SQS_DELETE_MESSAGE, "AWS.SimpleQueueService.NonExistentQueue", 400, TRANSIENT),
         ("SQS DeleteMessage", permanent::SQS_DELETE_MESSAGE, "AccessDenied", 403, TRANSIENT),
-        ("SNS Publish", permanent::SNS_PUBLISH, "InvalidParameter", 400, TRANSIENT),
+        ("SNS Publish", permanent::SNS_PUBLISH, "InvalidParameter", 400, PERMANENT),
+        ("SNS Publish", permanent::SNS_PUBLISH, "InvalidParameterValue", 400, PERMANENT),
         ("SNS Publish", permanent::SNS_PUBLISH, "NotFound", 404, TRANSIENT),
         ("SNS Publish", permanent::SNS_PUBLISH, "AuthorizationError", 403, TRANSIENT),
         ("SNS Publish", permanent::SNS_PUBLISH, "KMSAccessDenied", 400, TRANSIENT),

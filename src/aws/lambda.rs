@@ -93,11 +93,66 @@ pub fn batch_response(reports: &[RecordReport]) -> Result<SqsBatchResponse, Unna
 pub fn init_json_logs() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
+    let _ = json_logs(std::io::stdout)
         .with_env_filter(filter)
+        .try_init();
+}
+
+/// The log format: an event's fields under `fields` (the CDK app's metric filters read
+/// `$.fields.event`), its record span's under `span`.
+fn json_logs<W>(
+    writer: W,
+) -> tracing_subscriber::fmt::SubscriberBuilder<
+    tracing_subscriber::fmt::format::JsonFields,
+    tracing_subscriber::fmt::format::Format<tracing_subscriber::fmt::format::Json>,
+    tracing_subscriber::filter::LevelFilter,
+    W,
+>
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt()
+        .json()
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .try_init();
+        .with_writer(writer)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0
+                .lock()
+                .expect("not poisoned")
+                .extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The CDK app's `OutboxSetAsideFilter` matches `{ $.fields.event = "outbox_set_aside" }`.
+    #[test]
+    fn an_event_field_is_logged_where_the_metric_filter_reads_it() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = json_logs(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(event = "outbox_set_aside", dedupe_id = "ab", "set aside");
+        });
+        let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["fields"]["event"], "outbox_set_aside", "{text}");
+        assert_eq!(line["level"], "ERROR");
+    }
 }

@@ -354,7 +354,19 @@ pub struct EventKey {
 /// (an [`EventTime`]) starts with `#`.
 pub const OWNER_ITEM: &str = "#owner";
 
+/// The recurrence ids of a UID's set-aside outbox entries start with this, then the entry's
+/// dedupe id (`ports::SetAsideEntry`).
+pub const SET_ASIDE_PREFIX: &str = "#aside:";
+
 impl EventKey {
+    /// Where the outbox entry `dedupe_id` of `uid` is kept once set aside.
+    pub fn set_aside(uid: &str, dedupe_id: &str) -> EventKey {
+        EventKey {
+            uid: uid.to_owned(),
+            recurrence_id: Some(format!("{SET_ASIDE_PREFIX}{dedupe_id}")),
+        }
+    }
+
     /// The key of `uid`'s owner item (see [`OWNER_ITEM`]).
     pub fn owner_of(uid: &str) -> EventKey {
         EventKey {

@@ -9,7 +9,8 @@ use crate::ledger_format::{
     corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
 };
 use crate::ports::{
-    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, StoredRecord,
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, SetAsideEntry,
+    StoredRecord,
 };
 
 const SCHEMA: &str = "
@@ -26,6 +27,14 @@ CREATE TABLE IF NOT EXISTS records (
     outbox_dedupe_id TEXT,
     outbox           TEXT,            -- the OutboxEntry as JSON
     PRIMARY KEY (uid, recurrence_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS set_aside (
+    uid              TEXT NOT NULL,
+    dedupe_id        TEXT NOT NULL,
+    from_recurrence  TEXT NOT NULL,   -- the record the entry was taken from ('-': the series)
+    why              TEXT NOT NULL,
+    outbox           TEXT NOT NULL,   -- the OutboxEntry as JSON
+    PRIMARY KEY (uid, dedupe_id)
 ) WITHOUT ROWID;
 ";
 
@@ -287,6 +296,75 @@ impl Ledger for SqliteLedger {
             )
             .map_err(storage_error(OPERATION))?;
         Ok(())
+    }
+
+    async fn set_aside_outbox(&self, aside: &SetAsideEntry) -> Result<(), PortError> {
+        const OPERATION: &str = "set an outbox entry aside";
+        let entry = serde_json::to_string(&aside.entry)
+            .map_err(|error| PortError::transient(OPERATION, error.to_string()))?;
+        let mut connection = self.lock(OPERATION)?;
+        let transaction = connection
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(storage_error(OPERATION))?;
+        let taken = transaction
+            .execute(
+                "UPDATE records SET outbox = NULL, outbox_dedupe_id = NULL \
+                 WHERE uid = ?1 AND recurrence_id = ?2 AND outbox_dedupe_id = ?3",
+                params![
+                    aside.from.uid,
+                    recurrence_column(&aside.from),
+                    aside.entry.dedupe_id
+                ],
+            )
+            .map_err(storage_error(OPERATION))?;
+        if taken == 1 {
+            transaction
+                .execute(
+                    "INSERT OR REPLACE INTO set_aside \
+                     (uid, dedupe_id, from_recurrence, why, outbox) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        aside.from.uid,
+                        aside.entry.dedupe_id,
+                        recurrence_column(&aside.from),
+                        aside.why,
+                        entry
+                    ],
+                )
+                .map_err(storage_error(OPERATION))?;
+        }
+        transaction.commit().map_err(storage_error(OPERATION))
+    }
+
+    async fn set_aside_entries(&self, uid: &str) -> Result<Vec<SetAsideEntry>, PortError> {
+        const OPERATION: &str = "read set-aside entries";
+        let connection = self.lock(OPERATION)?;
+        let mut statement = connection
+            .prepare(
+                "SELECT from_recurrence, why, outbox FROM set_aside WHERE uid = ?1 \
+                 ORDER BY dedupe_id",
+            )
+            .map_err(storage_error(OPERATION))?;
+        let rows = statement
+            .query_map(params![uid], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(storage_error(OPERATION))?;
+        let mut entries = Vec::new();
+        for row in rows {
+            let (from, why, outbox) = row.map_err(storage_error(OPERATION))?;
+            let entry = serde_json::from_str::<OutboxEntry>(&outbox)
+                .map_err(|error| corrupt(format!("set-aside outbox: {error}")))?;
+            entries.push(SetAsideEntry {
+                from: decode_key(uid.to_owned(), &from),
+                entry,
+                why,
+            });
+        }
+        Ok(entries)
     }
 }
 

@@ -24,7 +24,7 @@ use crate::core::model::{Analysis, EventKey, Reason, RecordState, RecordStatus, 
 use crate::core::{self, Limits, SenderPolicy};
 use crate::ports::{
     Classified, CommitOutcome, ErrorKind, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry,
-    PortError, Publisher, RevisionCheck, StoredRecord,
+    PortError, Publisher, RevisionCheck, SetAsideEntry, StoredRecord,
 };
 
 mod batch;
@@ -91,6 +91,8 @@ pub struct Outcome {
     /// Everything published while processing this email, including outbox entries of earlier
     /// attempts that this attempt delivered.
     pub published: Vec<Published>,
+    /// Outbox entries the publisher refused for good, set aside in the ledger (their dedupe ids).
+    pub set_aside: Vec<String>,
 }
 
 impl Outcome {
@@ -109,6 +111,7 @@ impl Outcome {
             no_reply_because: None,
             method: analysis.method().map(|method| method.to_string()),
             published: Vec::new(),
+            set_aside: Vec::new(),
         }
     }
 }
@@ -342,16 +345,39 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     }
 
     /// Publishes a committed outbox entry, then clears it. A crash in between republishes it with
-    /// the same dedupe id, which subscribers drop.
+    /// the same dedupe id, which subscribers drop. An entry the publisher refuses for good is set
+    /// aside: retried before every later email of its event, it would block the event forever.
     async fn deliver(
         &self,
         key: &EventKey,
         entry: &OutboxEntry,
         outcome: &mut Outcome,
     ) -> Result<(), ServiceError> {
-        self.publisher
+        let published = self
+            .publisher
             .publish(entry.topic, &entry.body, &entry.attributes)
-            .await?;
+            .await;
+        if let Err(error) = published {
+            if error.is_transient() {
+                return Err(error.into());
+            }
+            // `outbox_set_aside` is what the CDK app's metric filter counts.
+            tracing::error!(
+                event = "outbox_set_aside",
+                dedupe_id = %entry.dedupe_id,
+                topic = %entry.topic,
+                error = %error,
+                "the publisher refused an outbox entry for good; it is set aside in the ledger"
+            );
+            let aside = SetAsideEntry {
+                from: key.clone(),
+                entry: entry.clone(),
+                why: error.to_string(),
+            };
+            self.ledger.set_aside_outbox(&aside).await?;
+            outcome.set_aside.push(entry.dedupe_id.clone());
+            return Ok(());
+        }
         outcome.published.push(Published {
             topic: entry.topic,
             dedupe_id: entry.dedupe_id.clone(),

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use invite_router::core::model::{Analysis, EventKey, Topic};
 use invite_router::ports::{
     CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, PortError, Publisher, Queue,
-    RevisionCheck, StoredRecord,
+    RevisionCheck, SetAsideEntry, StoredRecord,
 };
 use invite_router::service::{Analyzer, Service};
 
@@ -20,12 +20,15 @@ pub enum FaultMode {
     Before,
     /// The call takes effect, then reports a transient failure.
     After,
+    /// The call is refused for good, without effect: a permanent error.
+    Refused,
 }
 
 #[derive(Debug, Default)]
 struct FaultState {
     calls: usize,
-    fail_at: Option<(usize, FaultMode)>,
+    /// Planned faults: (call number, mode).
+    fail_at: Vec<(usize, FaultMode)>,
     /// The operation of every call, in order (to say which step a fault hit).
     log: Vec<&'static str>,
 }
@@ -40,7 +43,8 @@ impl Faults {
     /// The `n`th call from now on (1-based) fails with `mode`.
     pub fn fail_call(&self, n: usize, mode: FaultMode) {
         let mut state = self.state.lock().unwrap();
-        state.fail_at = Some((state.calls + n, mode));
+        let at = state.calls + n;
+        state.fail_at.push((at, mode));
     }
 
     pub fn calls(&self) -> usize {
@@ -56,10 +60,21 @@ impl Faults {
         let mut state = self.state.lock().unwrap();
         state.calls += 1;
         state.log.push(operation);
-        match state.fail_at {
-            Some((at, mode)) if at == state.calls => Some(mode),
-            _ => None,
-        }
+        let calls = state.calls;
+        state
+            .fail_at
+            .iter()
+            .find(|(at, _)| *at == calls)
+            .map(|(_, mode)| *mode)
+    }
+}
+
+/// The error a planned fault reports: `Refused` is a permanent refusal (SNS's InvalidParameter,
+/// say), every other mode a transient failure.
+fn fault_error(operation: &'static str, mode: FaultMode) -> PortError {
+    match mode {
+        FaultMode::Refused => PortError::permanent(operation, "InvalidParameter (injected)"),
+        FaultMode::Before | FaultMode::After => injected(operation),
     }
 }
 
@@ -74,8 +89,8 @@ pub struct MemoryMailStore {
 
 impl MailStore for MemoryMailStore {
     async fn fetch(&self, source: &MailSource) -> Result<Vec<u8>, PortError> {
-        if self.faults.enter("fetch").is_some() {
-            return Err(injected("fetch"));
+        if let Some(mode) = self.faults.enter("fetch") {
+            return Err(fault_error("fetch", mode));
         }
         self.objects
             .lock()
@@ -89,6 +104,8 @@ impl MailStore for MemoryMailStore {
 #[derive(Default)]
 pub struct LedgerState {
     pub records: BTreeMap<EventKey, StoredRecord>,
+    /// By (UID, dedupe id).
+    pub set_aside: BTreeMap<(String, String), SetAsideEntry>,
 }
 
 pub struct MemoryLedger {
@@ -104,8 +121,8 @@ impl MemoryLedger {
 
 impl Ledger for MemoryLedger {
     async fn read(&self, keys: &[EventKey]) -> Result<Vec<Option<StoredRecord>>, PortError> {
-        if self.faults.enter("read").is_some() {
-            return Err(injected("read"));
+        if let Some(mode) = self.faults.enter("read") {
+            return Err(fault_error("read", mode));
         }
         let state = self.state.lock().unwrap();
         Ok(keys
@@ -120,8 +137,8 @@ impl Ledger for MemoryLedger {
         unchanged: &[RevisionCheck],
     ) -> Result<CommitOutcome, PortError> {
         let fault = self.faults.enter("commit");
-        if fault == Some(FaultMode::Before) {
-            return Err(injected("commit"));
+        if let Some(mode @ (FaultMode::Before | FaultMode::Refused)) = fault {
+            return Err(fault_error("commit", mode));
         }
         let outcome = {
             let mut state = self.state.lock().unwrap();
@@ -151,8 +168,8 @@ impl Ledger for MemoryLedger {
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
         let fault = self.faults.enter("clear_outbox");
-        if fault == Some(FaultMode::Before) {
-            return Err(injected("clear_outbox"));
+        if let Some(mode @ (FaultMode::Before | FaultMode::Refused)) = fault {
+            return Err(fault_error("clear_outbox", mode));
         }
         {
             let mut state = self.state.lock().unwrap();
@@ -169,6 +186,38 @@ impl Ledger for MemoryLedger {
             Some(_) => Err(injected("clear_outbox")),
             None => Ok(()),
         }
+    }
+
+    async fn set_aside_outbox(&self, aside: &SetAsideEntry) -> Result<(), PortError> {
+        if let Some(mode) = self.faults.enter("set_aside_outbox") {
+            return Err(fault_error("set_aside_outbox", mode));
+        }
+        let mut state = self.state.lock().unwrap();
+        let Some(record) = state.records.get_mut(&aside.from) else {
+            return Ok(());
+        };
+        if record
+            .outbox
+            .as_ref()
+            .is_some_and(|entry| entry.dedupe_id == aside.entry.dedupe_id)
+        {
+            record.outbox = None;
+            state.set_aside.insert(
+                (aside.from.uid.clone(), aside.entry.dedupe_id.clone()),
+                aside.clone(),
+            );
+        }
+        Ok(())
+    }
+
+    async fn set_aside_entries(&self, uid: &str) -> Result<Vec<SetAsideEntry>, PortError> {
+        let state = self.state.lock().unwrap();
+        Ok(state
+            .set_aside
+            .iter()
+            .filter(|((entry_uid, _), _)| entry_uid == uid)
+            .map(|(_, aside)| aside.clone())
+            .collect())
     }
 }
 
@@ -199,8 +248,8 @@ impl Publisher for MemoryPublisher {
         attributes: &[(String, String)],
     ) -> Result<(), PortError> {
         let fault = self.faults.enter("publish");
-        if fault == Some(FaultMode::Before) {
-            return Err(injected("publish"));
+        if let Some(mode @ (FaultMode::Before | FaultMode::Refused)) = fault {
+            return Err(fault_error("publish", mode));
         }
         // Every message any test publishes must match its schema.
         let value = schema::assert_valid(topic, body);
@@ -235,8 +284,8 @@ pub struct MemoryQueue {
 
 impl Queue for MemoryQueue {
     async fn delete(&self, receipt_handle: &str) -> Result<(), PortError> {
-        if self.faults.enter("delete").is_some() {
-            return Err(injected("delete"));
+        if let Some(mode) = self.faults.enter("delete") {
+            return Err(fault_error("delete", mode));
         }
         self.deleted.lock().unwrap().push(receipt_handle.to_owned());
         Ok(())
@@ -352,5 +401,13 @@ impl<L: Ledger> Ledger for ThrottledFor<L> {
 
     async fn clear_outbox(&self, key: &EventKey, dedupe_id: &str) -> Result<(), PortError> {
         self.inner.clear_outbox(key, dedupe_id).await
+    }
+
+    async fn set_aside_outbox(&self, aside: &SetAsideEntry) -> Result<(), PortError> {
+        self.inner.set_aside_outbox(aside).await
+    }
+
+    async fn set_aside_entries(&self, uid: &str) -> Result<Vec<SetAsideEntry>, PortError> {
+        self.inner.set_aside_entries(uid).await
     }
 }

@@ -4,7 +4,7 @@
 
 use invite_router::core::model::{EventKey, RecordState, RecordStatus, Topic, Version};
 use invite_router::ports::{
-    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, RevisionCheck, StoredRecord,
+    CommitOutcome, Ledger, LedgerWrite, OutboxEntry, RevisionCheck, SetAsideEntry, StoredRecord,
 };
 
 fn record(key: &EventKey, revision: u64, sequence: u32, outbox: Option<&str>) -> StoredRecord {
@@ -192,6 +192,54 @@ pub async fn check<L: Ledger>(ledger: &L) {
     assert_eq!(read[2], None, "a check creates nothing");
 
     owner_items(ledger).await;
+    set_aside(ledger).await;
+}
+
+/// An outbox entry refused for good moves, in one step, from its record to an item of its own,
+/// with why; an entry no longer in the record (cleared, replaced) is not set aside.
+async fn set_aside<L: Ledger>(ledger: &L) {
+    let key = EventKey::new("aside-uid", None);
+    let stored = record(&key, 1, 1, Some("id-refused"));
+    assert_eq!(
+        ledger
+            .commit(&[write(None, stored.clone())], &[])
+            .await
+            .unwrap(),
+        CommitOutcome::Committed
+    );
+    let refused = SetAsideEntry {
+        from: key.clone(),
+        entry: stored.outbox.clone().unwrap(),
+        why: "SNS Publish failed permanently: InvalidParameter (HTTP 400): Message too long".into(),
+    };
+    ledger.set_aside_outbox(&refused).await.unwrap();
+    let after = ledger.read(std::slice::from_ref(&key)).await.unwrap()[0]
+        .clone()
+        .unwrap();
+    assert_eq!(after.outbox, None);
+    assert_eq!(after.revision, 1, "setting aside is not a transition");
+    assert_eq!(
+        ledger.set_aside_entries("aside-uid").await.unwrap(),
+        vec![refused.clone()]
+    );
+    assert_eq!(
+        ledger.set_aside_entries("contract-uid").await.unwrap(),
+        vec![]
+    );
+    // Gone already: nothing moves, nothing is added.
+    ledger.set_aside_outbox(&refused).await.unwrap();
+    let stale = SetAsideEntry {
+        entry: OutboxEntry {
+            dedupe_id: "id-never-there".into(),
+            ..refused.entry.clone()
+        },
+        ..refused.clone()
+    };
+    ledger.set_aside_outbox(&stale).await.unwrap();
+    assert_eq!(
+        ledger.set_aside_entries("aside-uid").await.unwrap(),
+        vec![refused]
+    );
 }
 
 /// Who owns a UID is an item of its own, read with the event's records and guarded in the same
