@@ -197,7 +197,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             }
         };
 
-        let keys = ledger_keys(checked);
+        let keys = checked.ledger_keys();
         let read = self.ledger.read(&keys).await?;
         if read.len() != keys.len() {
             return Err(ServiceError::Internal(format!(
@@ -506,22 +506,6 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         }
         Ok(writes)
     }
-}
-
-/// Every key the decision may consult: each component's, for occurrences their series', and the
-/// UID's owner item.
-fn ledger_keys(message: &CheckedMessage) -> Vec<EventKey> {
-    let mut keys = vec![EventKey::owner_of(message.uid())];
-    for event in message.events() {
-        let key = EventKey::new(message.uid(), event.recurrence_id.as_ref());
-        if key.recurrence_id.is_some() {
-            keys.push(key.series());
-        }
-        keys.push(key);
-    }
-    keys.sort();
-    keys.dedup();
-    keys
 }
 
 fn route_attribute(entry: &OutboxEntry) -> Option<Route> {

@@ -16,7 +16,7 @@ use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
 use crate::core::calendar::event::CalendarLimits;
 use crate::core::message::fits_a_published_message;
 use crate::core::mime::MailContent;
-use crate::core::model::{Analysis, Envelope, EventComponent, Method, Reason, Refused};
+use crate::core::model::{Analysis, Envelope, EventComponent, EventKey, Method, Reason, Refused};
 use crate::core::{Limits, SenderPolicy};
 
 /// DynamoDB's limit on a partition key, which the UID is (the ledger's and the reply log's).
@@ -103,6 +103,22 @@ impl CheckedMessage {
     /// At least one; each with this UID and its own RECURRENCE-ID.
     pub fn events(&self) -> &[EventComponent] {
         &self.events
+    }
+
+    /// Every ledger key the decision may consult, sorted: each component's, for occurrences
+    /// their series', and the UID's owner item.
+    pub fn ledger_keys(&self) -> Vec<EventKey> {
+        let mut keys = vec![EventKey::owner_of(&self.uid)];
+        for event in &self.events {
+            let key = EventKey::new(&self.uid, event.recurrence_id.as_ref());
+            if key.recurrence_id.is_some() {
+                keys.push(key.series());
+            }
+            keys.push(key);
+        }
+        keys.sort();
+        keys.dedup();
+        keys
     }
 }
 
