@@ -808,3 +808,62 @@ async fn an_outbox_entry_refused_for_good_is_set_aside_not_retried_forever() {
     let again = service.process_source(&source("create")).await.unwrap();
     assert!(again.published.is_empty() && again.set_aside.is_empty());
 }
+
+/// A permanent error at each port, at every call of an invite's life: the email it hit is
+/// handled for good (SQS would delete it) and said so, and nothing else goes wrong: every other
+/// email is processed, nothing is published stale, no dedupe id carries two bodies, a refused
+/// publish of a committed message leaves it set aside (never lost), and a refused ledger call
+/// writes nothing.
+#[tokio::test]
+async fn a_permanent_error_at_any_port_drops_only_the_email_it_hit() {
+    let clean = World::default();
+    let emails = life_cycle(&clean);
+    run_with_retries(&clean, &emails).await;
+    let total_calls = clean.faults.calls();
+    let mut exercised = BTreeSet::new();
+    for n in 1..=total_calls {
+        let world = World::default();
+        life_cycle(&world);
+        world.faults.fail_call(n, FaultMode::Refused);
+        let service = world.service();
+        let mut dropped = Vec::new();
+        for (key, _) in &emails {
+            let records_before = world.records();
+            match service.process_source(&source(key)).await {
+                Ok(_) => {}
+                Err(error) => {
+                    assert_eq!(error.kind(), ErrorKind::Permanent, "{key}: {error}");
+                    let operation = world.faults.log()[n - 1];
+                    assert!(
+                        error.to_string().contains(operation),
+                        "{key}: {error} does not name {operation}"
+                    );
+                    if operation != "clear_outbox" {
+                        assert_eq!(world.records(), records_before, "{key}: {operation}");
+                    }
+                    dropped.push(*key);
+                }
+            }
+        }
+        let operation = world.faults.log()[n - 1];
+        exercised.insert(operation);
+        let context = format!("call {n} ({operation}) refused");
+        // A publish refused for good: an outbox entry is set aside, a refusal is dropped.
+        assert!(dropped.len() <= 1, "{context}: {dropped:?}");
+        let published = world.published();
+        assert_never_stale(&published);
+        distinct_messages(&published);
+        let clean_ids = distinct_messages(&clean.published());
+        let aside = world.ledger.lock().unwrap().set_aside.clone();
+        if operation == "publish" && dropped.is_empty() {
+            assert_eq!(aside.len(), 1, "{context}");
+            let (_, entry) = aside.into_iter().next().unwrap();
+            assert!(clean_ids.contains_key(&entry.entry.dedupe_id), "{context}");
+        } else {
+            assert!(aside.is_empty(), "{context}");
+        }
+    }
+    for operation in ["fetch", "read", "commit", "publish", "clear_outbox"] {
+        assert!(exercised.contains(operation), "{operation} never refused");
+    }
+}
