@@ -20,7 +20,7 @@ help:
 	@echo "  make test-cdk    the CDK app's unit tests (cdk-nag included) and cfn-lint"
 	@echo "Looking closer:"
 	@echo "  make inspect EML=path/to/mail.eml   what invite-router reads in one email"
-	@echo "  make fuzz        fuzz the core's analyze() (FUZZ_SECONDS=600 by default)"
+	@echo "  make fuzz        fuzz analyze, decide and intake (FUZZ_SECONDS=600 each by default)"
 	@echo "  make bench       criterion, whole-process and Python benchmarks (docs/BENCHMARKS.md)"
 	@echo "Deploying (cdk/README.md):"
 	@echo "  make build       both Lambda bootstraps (router, notifier) with cargo-lambda (arm64)"
@@ -42,14 +42,24 @@ inspect:
 	$(CARGO) run --quiet --bin invite-router -- inspect --pretty "$(EML)"
 
 # cargo-fuzz drives libFuzzer through unstable rustc flags; RUSTC_BOOTSTRAP lets the stable
-# toolchain accept them (no nightly can be downloaded here).
+# toolchain accept them (no nightly can be downloaded here). Three targets, FUZZ_SECONDS each:
+# analyze (any bytes through the core), decide (the rules against arbitrary ledger states) and
+# intake (any SQS body). The email targets start from the fixture emails, intake from the bodies
+# of fixtures/sqs.
 FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?= analyze decide intake
+FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p fuzz/corpus/analyze
-	cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
-		cargo fuzz run analyze corpus/analyze $(addprefix ../,$(wildcard fixtures/emails/*/)) -- \
-		-max_total_time=$(FUZZ_SECONDS) -max_len=65536 -rss_limit_mb=2048 -timeout=10
+	mkdir -p $(addprefix fuzz/corpus/,$(FUZZ_TARGETS))
+	python3 -c 'import json,glob,hashlib,sys; \
+		[open("fuzz/corpus/intake/seed-" + hashlib.sha1(r["body"].encode()).hexdigest()[:12], "w").write(r["body"]) \
+		 for f in glob.glob("fixtures/sqs/*.json") for r in json.load(open(f))["Records"]]'
+	set -e; for target in $(FUZZ_TARGETS); do \
+		seeds=$$([ $$target = intake ] || echo $(addprefix ../,$(wildcard fixtures/emails/*/))); \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
+			cargo fuzz run $$target corpus/$$target $$seeds -- $(FUZZ_FLAGS) -max_len=65536); \
+	done
 
 # Benchmarks need optimized code, but not the AWS SDK: build them without it (a cold release build
 # of the SDK crates takes over ten minutes here).
