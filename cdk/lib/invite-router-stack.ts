@@ -22,6 +22,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { InviteRouterConfig } from './config';
 import { Notifier } from './notifier';
+import { rustFunction } from './rust-function';
 
 /** The ledger's key, a contract with the Rust side (which writes "-" as the series' RECURRENCE-ID). */
 export const LEDGER_PARTITION_KEY = 'uid';
@@ -269,28 +270,17 @@ export class InviteRouterStack extends Stack {
     });
 
     // ---- The function -------------------------------------------------------------------------
-    const logGroup = new logs.LogGroup(this, 'FunctionLogGroup', {
-      retention: logs.RetentionDays.TWO_WEEKS,
-      removalPolicy: dataRemovalPolicy,
-    });
-    // An explicit role without AWSLambdaBasicExecutionRole: that managed policy may write to any
-    // log group in the account. Every permission below is listed and scoped by hand.
-    const role = new iam.Role(this, 'FunctionRole', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `invite-router ${config.stage}: the intake function`,
-    });
-    this.intakeFunction = new lambda.Function(this, 'Function', {
+    // An explicit role without AWSLambdaBasicExecutionRole (see rust-function.ts): every
+    // permission below is listed and scoped by hand.
+    const intake = rustFunction(this, {
+      ids: { logGroup: 'FunctionLogGroup', role: 'FunctionRole', function: 'Function' },
       description: 'invite-router: calendar-invite emails to create/update/cancel messages',
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'bootstrap',
-      code: lambda.Code.fromAsset(config.lambdaAssetDir),
-      role,
+      roleDescription: `invite-router ${config.stage}: the intake function`,
+      assetDir: config.lambdaAssetDir,
       timeout: Duration.seconds(config.functionTimeoutSeconds),
       memorySize: config.functionMemoryMb,
       reservedConcurrentExecutions: config.reservedConcurrency,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      removalPolicy: dataRemovalPolicy,
       environment: {
         CREATE_TOPIC_ARN: this.topics.create.topicArn,
         UPDATE_TOPIC_ARN: this.topics.update.topicArn,
@@ -311,15 +301,8 @@ export class InviteRouterStack extends Stack {
         RUST_LOG: config.rustLog,
       },
     });
-
-    // logGroupArn is ".../log-group:NAME:*", which covers the streams Lambda creates in it.
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
+    this.intakeFunction = intake.function;
+    const { role, logGroup } = intake;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadRawMailUnderPrefix',

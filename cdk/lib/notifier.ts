@@ -8,12 +8,12 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { InviteRouterConfig } from './config';
+import { rustFunction } from './rust-function';
 
 /** What the Rust reply log (src/aws/reply_log.rs) calls: point reads, conditional puts inside
  * TransactWriteItems, the settle update and the release delete. Nothing else. */
@@ -76,25 +76,14 @@ export class Notifier extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
-    const logGroup = new logs.LogGroup(this, 'LogGroup', {
-      retention: logs.RetentionDays.TWO_WEEKS,
-      removalPolicy: props.removalPolicy,
-    });
-    const role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: `invite-router ${config.stage}: the notifier function`,
-    });
-    this.function = new lambda.Function(this, 'Function', {
+    const notifier = rustFunction(this, {
+      ids: { logGroup: 'LogGroup', role: 'Role', function: 'Function' },
       description: 'invite-router: replies to refused senders through SES',
-      runtime: lambda.Runtime.PROVIDED_AL2023,
-      architecture: lambda.Architecture.ARM_64,
-      handler: 'bootstrap',
-      code: lambda.Code.fromAsset(config.notifierAssetDir),
-      role,
+      roleDescription: `invite-router ${config.stage}: the notifier function`,
+      assetDir: config.notifierAssetDir,
       timeout: Duration.seconds(30),
       memorySize: 128,
-      logGroup,
-      loggingFormat: lambda.LoggingFormat.JSON,
+      removalPolicy: props.removalPolicy,
       environment: {
         REPLY_TABLE: this.replyTable.tableName,
         REPLY_FROM: config.replyFrom,
@@ -103,14 +92,8 @@ export class Notifier extends Construct {
         RUST_LOG: config.rustLog,
       },
     });
-
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'WriteOwnLogs',
-        actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
-        resources: [logGroup.logGroupArn],
-      }),
-    );
+    this.function = notifier.function;
+    const role = notifier.role;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'ReadWriteReplyLog',

@@ -1,0 +1,64 @@
+/**
+ * One of the crate's Lambda functions as both stacks deploy it: a `bootstrap` built by
+ * cargo-lambda for arm64 on `provided.al2023`, its own log group (JSON logs, two weeks), and its
+ * own role with no managed policy (AWSLambdaBasicExecutionRole may write to any log group in the
+ * account) whose first statement lets it write to that log group only.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+export interface RustFunctionProps {
+  /** Construct ids, passed in so that each stack keeps its resources' logical ids. */
+  readonly ids: { readonly logGroup: string; readonly role: string; readonly function: string };
+  readonly description: string;
+  readonly roleDescription: string;
+  readonly assetDir: string;
+  readonly timeout: Duration;
+  readonly memorySize: number;
+  readonly reservedConcurrentExecutions?: number;
+  readonly environment: Record<string, string>;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+export interface RustFunction {
+  readonly function: lambda.Function;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+}
+
+export function rustFunction(scope: Construct, props: RustFunctionProps): RustFunction {
+  const logGroup = new logs.LogGroup(scope, props.ids.logGroup, {
+    retention: logs.RetentionDays.TWO_WEEKS,
+    removalPolicy: props.removalPolicy,
+  });
+  const role = new iam.Role(scope, props.ids.role, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: props.roleDescription,
+  });
+  const fn = new lambda.Function(scope, props.ids.function, {
+    description: props.description,
+    runtime: lambda.Runtime.PROVIDED_AL2023,
+    architecture: lambda.Architecture.ARM_64,
+    handler: 'bootstrap',
+    code: lambda.Code.fromAsset(props.assetDir),
+    role,
+    timeout: props.timeout,
+    memorySize: props.memorySize,
+    reservedConcurrentExecutions: props.reservedConcurrentExecutions,
+    logGroup,
+    loggingFormat: lambda.LoggingFormat.JSON,
+    environment: props.environment,
+  });
+  // logGroupArn is ".../log-group:NAME:*", which covers the streams Lambda creates in it.
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'WriteOwnLogs',
+      actions: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+      resources: [logGroup.logGroupArn],
+    }),
+  );
+  return { function: fn, role, logGroup };
+}
