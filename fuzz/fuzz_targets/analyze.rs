@@ -6,16 +6,13 @@ use std::collections::BTreeMap;
 
 use invite_router::core::itip::rules::decide;
 use invite_router::core::model::{EventKey, RecordState, RecordStatus, Version};
-use invite_router::core::{Limits, SenderPolicy, analyze, report::inspect_report};
+use invite_router::core::{SenderPolicy, analyze, report::inspect_report};
 use libfuzzer_sys::fuzz_target;
 
+mod common;
+
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_email_bytes: 256 * 1024,
-        max_calendar_bytes: 64 * 1024,
-        ..Limits::default()
-    };
-    let analysis = analyze(data, &limits, &SenderPolicy::default());
+    let analysis = analyze(data, &common::limits(), &SenderPolicy::default());
     let _ = inspect_report(&analysis);
     // The rules take only what the checks accepted.
     let Ok(checked) = &analysis.verdict else {

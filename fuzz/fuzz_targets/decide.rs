@@ -8,8 +8,10 @@ use std::collections::BTreeMap;
 use chrono::{TimeZone, Utc};
 use invite_router::core::itip::rules::decide;
 use invite_router::core::model::{EventKey, RecordState, RecordStatus, Route, Version};
-use invite_router::core::{Limits, SenderPolicy, analyze};
+use invite_router::core::{SenderPolicy, analyze};
 use libfuzzer_sys::fuzz_target;
+
+mod common;
 
 /// One key's state from two bytes: absent, or a status, an organizer and a version.
 fn state(kind: u8, version: u8, organizer: &str) -> Option<RecordState> {
@@ -42,12 +44,7 @@ fn state(kind: u8, version: u8, organizer: &str) -> Option<RecordState> {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let limits = Limits {
-        max_email_bytes: 256 * 1024,
-        max_calendar_bytes: 64 * 1024,
-        ..Limits::default()
-    };
-    let analysis = analyze(data, &limits, &SenderPolicy::default());
+    let analysis = analyze(data, &common::limits(), &SenderPolicy::default());
     let Ok(checked) = &analysis.verdict else {
         return;
     };

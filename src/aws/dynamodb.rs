@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::error::TransactionCanceledException;
 use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWriteItem, Update};
 use futures::future::try_join_all;
 
@@ -150,6 +151,15 @@ fn item_to_record(item: &Item) -> Result<StoredRecord, PortError> {
         updated_at: require_string(item, "updated_at")?.to_owned(),
         outbox,
     })
+}
+
+/// Whether a cancelled transaction lost one of its conditions (rather than, say, a conflict
+/// with another transaction or throttling, which are retried).
+fn lost_a_condition(cancelled: &TransactionCanceledException) -> bool {
+    cancelled
+        .cancellation_reasons()
+        .iter()
+        .any(|reason| reason.code() == Some("ConditionalCheckFailed"))
 }
 
 fn outbox_to_value(entry: &OutboxEntry) -> AttributeValue {
@@ -312,12 +322,8 @@ impl Ledger for DynamoLedger {
                 if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
                     error.as_service_error()
                 {
-                    let reasons = cancelled.cancellation_reasons();
-                    let lost_condition = reasons.is_empty()
-                        || reasons
-                            .iter()
-                            .any(|reason| reason.code() == Some("ConditionalCheckFailed"));
-                    if lost_condition {
+                    // No reasons at all: nothing else cancels a transaction of conditional writes.
+                    if cancelled.cancellation_reasons().is_empty() || lost_a_condition(cancelled) {
                         return Ok(CommitOutcome::Conflict);
                     }
                 }
@@ -390,9 +396,7 @@ impl Ledger for DynamoLedger {
                 if matches!(
                     error.as_service_error(),
                     Some(TransactWriteItemsError::TransactionCanceledException(cancelled))
-                        if cancelled.cancellation_reasons().iter().any(|reason| {
-                            reason.code() == Some("ConditionalCheckFailed")
-                        })
+                        if lost_a_condition(cancelled)
                 ) =>
             {
                 Ok(())
