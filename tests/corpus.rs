@@ -106,6 +106,10 @@ fn projection(report: &Value) -> Value {
     for field in TOP_FIELDS {
         top.insert(field.into(), report[field].clone());
     }
+    // Recorded only where a refusal says more than its reason, so other expectations stay short.
+    if !report["detail"].is_null() {
+        top.insert("detail".into(), report["detail"].clone());
+    }
     let events: Vec<Value> = report["events"]
         .as_array()
         .map(|events| {

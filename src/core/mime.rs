@@ -22,6 +22,9 @@ pub struct CalendarPart {
     pub text: String,
     /// The part's `method=` Content-Type parameter, upper-cased.
     pub method_param: Option<String>,
+    /// A `text/calendar` body part not marked as an attachment: the copy RFC 6047 section 2.4
+    /// makes authoritative (Gmail's inline part, not its `invite.ics`).
+    pub inline: bool,
 }
 
 /// The headers that say whether the sender can be trusted: SES's verdicts, and how many senders
@@ -238,7 +241,11 @@ fn collect_calendar_parts(
                     .and_then(|content_type| content_type.attribute("method"))
                     .map(|method| method.trim().trim_matches(';').trim().to_ascii_uppercase())
                     .filter(|method| !method.is_empty());
-                content.calendars.push(CalendarPart { text, method_param });
+                content.calendars.push(CalendarPart {
+                    text,
+                    method_param,
+                    inline: is_inline_calendar(part),
+                });
             }
             _ => {}
         }
@@ -253,6 +260,19 @@ fn is_calendar_part(part: &MessagePart<'_>) -> bool {
             || (main.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case("ics"))
     });
     by_type || part.attachment_name().is_some_and(has_ics_extension)
+}
+
+fn is_inline_calendar(part: &MessagePart<'_>) -> bool {
+    let text_calendar = part.content_type().is_some_and(|content_type| {
+        content_type.ctype().eq_ignore_ascii_case("text")
+            && content_type
+                .subtype()
+                .is_some_and(|sub| sub.eq_ignore_ascii_case("calendar"))
+    });
+    let attachment = part
+        .content_disposition()
+        .is_some_and(|disposition| disposition.ctype().eq_ignore_ascii_case("attachment"));
+    text_calendar && !attachment
 }
 
 fn has_ics_extension(name: &str) -> bool {

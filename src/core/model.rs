@@ -294,11 +294,19 @@ pub struct Refused {
     pub reason: Reason,
     pub method: Option<Method>,
     pub events: Vec<EventComponent>,
+    /// What exactly was wrong, for people (`inspect`): which property the calendar copies
+    /// disagree on, which time zone could not be evaluated.
+    pub detail: Option<String>,
 }
 
 impl Analysis {
     pub fn reason(&self) -> Option<Reason> {
         self.verdict.as_ref().err().map(|refused| refused.reason)
+    }
+
+    /// What exactly was wrong, when a refusal can say more than its reason.
+    pub fn detail(&self) -> Option<&str> {
+        self.verdict.as_ref().err()?.detail.as_deref()
     }
 
     pub fn method(&self) -> Option<&Method> {

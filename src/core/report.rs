@@ -9,6 +9,7 @@ pub fn inspect_report(analysis: &Analysis) -> Value {
     json!({
         "valid": analysis.verdict.is_ok(),
         "reason": analysis.reason().map(|reason| reason.code()),
+        "detail": analysis.detail(),
         "method": analysis.method().map(|method| method.as_str()),
         "uid": primary.and_then(|event| event.uid.as_deref()),
         "sequence": primary.map(|event| event.sequence),

@@ -103,6 +103,7 @@ pub fn refused(reason: Reason, sender: &str, message_id: &str) -> Analysis {
             reason,
             method: None,
             events: Vec::new(),
+            detail: None,
         }),
         reply: ReplyFacts::default(),
     }

@@ -40,7 +40,7 @@ pub fn parse_calendar(text: &str, limits: CalendarLimits) -> Result<ParsedCalend
         return Err(CalendarError::NoEvent);
     }
     let roots = read_calendar_simple(&cleaned).map_err(|error| {
-        CalendarError::Malformed(format!("{:?} near {:?}", error.code, snippet(error.input)))
+        CalendarError::Malformed(format!("unexpected text near {:?}", snippet(error.input)))
     })?;
 
     let mut method = None;

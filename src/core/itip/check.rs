@@ -157,8 +157,14 @@ pub fn check(
             reason,
             method: Some(checked.method().clone()),
             events: checked.events,
+            detail: None,
         }),
-        (Some(reason), Err(refused)) => Err(Refused { reason, ..refused }),
+        // What was wrong with the content is moot once the sender is not trusted.
+        (Some(reason), Err(refused)) => Err(Refused {
+            reason,
+            detail: None,
+            ..refused
+        }),
     };
     Analysis {
         envelope: mail.envelope,
@@ -184,11 +190,11 @@ fn check_content(
         Ok(message) => message,
         Err(CopiesError::NoCopy) => return Err(unread(no_calendar())),
         Err(CopiesError::OverLimit) => return Err(unread(too_large())),
-        Err(CopiesError::Unreadable) => return Err(unread(malformed())),
-        Err(CopiesError::Disagree(all)) => {
+        Err(CopiesError::Unreadable(why)) => return Err(unread(malformed()).because(why)),
+        Err(CopiesError::Disagree { all, difference }) => {
             // Copies for different events are reported as such; otherwise as a broken calendar.
             let reason = uids_agree(&all.events).err().unwrap_or_else(malformed);
-            return Err(Refused::keeping(reason, all));
+            return Err(Refused::keeping(reason, all).because(difference.to_string()));
         }
     };
     let refuse = |reason, message: ItipMessage| Refused::keeping(reason, message);
@@ -339,6 +345,15 @@ impl Refused {
             reason,
             method: None,
             events: Vec::new(),
+            detail: None,
+        }
+    }
+
+    /// The same refusal, saying what exactly was wrong.
+    fn because(self, detail: String) -> Refused {
+        Refused {
+            detail: Some(detail),
+            ..self
         }
     }
 
@@ -348,6 +363,7 @@ impl Refused {
             reason,
             method: message.method,
             events: message.events,
+            detail: None,
         }
     }
 }
