@@ -49,6 +49,7 @@ fn check(case: &Value, zones: &ZoneTable) -> Result<(), String> {
             "bad_duration" => Some(TimeError::BadDuration(
                 text("duration").unwrap_or_default().to_owned(),
             )),
+            "unknown_zone" => Some(TimeError::UnknownZone(tzid.unwrap_or_default().to_owned())),
             "any" => None,
             other => return Err(format!("unknown error kind {other:?}")),
         };

@@ -3,10 +3,13 @@
 //! components (Teams), lower-case names, text after END:VCALENDAR. Those are tolerated here; a
 //! calendar that still does not parse, or holds no VEVENT, is malformed.
 
+use chrono_tz::Tz;
 use icalendar::parser::{Component, Property, read_calendar_simple};
 
 use super::text::{normalize_address, unfold_bytes};
+use super::value::TimeError;
 use super::vtimezone::{Resolved, ZoneTable};
+use super::zone_names::exchange_zone;
 use crate::core::model::{Attendee, EventComponent, EventTime, Organizer};
 
 /// What one calendar part says.
@@ -165,24 +168,33 @@ fn event_of(
     limits: CalendarLimits,
 ) -> Result<EventComponent, CalendarError> {
     let properties = &component.properties;
-    let time_of = |name: &str| -> Option<Resolved> {
-        find(properties, name).and_then(|property| resolve_time(property, zones))
+    // Exchange's numeric zone id stands in for a TZID that names nothing known.
+    let exchange_fallback =
+        find(properties, "X-MICROSOFT-CDO-TZID").and_then(|id| exchange_zone(id.val.as_str()));
+    let time_of = |name: &str| -> Result<Option<Resolved>, CalendarError> {
+        find(properties, name)
+            .map(|property| resolve_time(property, zones, exchange_fallback))
+            .transpose()
+            .map(Option::flatten)
     };
 
     let start_property = find(properties, "DTSTART");
-    let start = time_of("DTSTART");
-    let end = time_of("DTEND").or_else(|| {
-        let duration = find(properties, "DURATION")?;
-        let start_property = start_property?;
-        zones
-            .add_duration(
-                start_property.val.as_str().trim(),
-                param(start_property, "TZID"),
-                is_date_valued(start_property),
-                duration.val.as_str().trim(),
-            )
-            .ok()
-    });
+    let start = time_of("DTSTART")?;
+    let end = match (
+        time_of("DTEND")?,
+        find(properties, "DURATION"),
+        start_property,
+    ) {
+        (Some(end), _, _) => Some(end),
+        (None, Some(duration), Some(start_property)) => readable(zones.add_duration_or(
+            start_property.val.as_str().trim(),
+            param(start_property, "TZID"),
+            is_date_valued(start_property),
+            duration.val.as_str().trim(),
+            exchange_fallback,
+        ))?,
+        _ => None,
+    };
 
     // Values that decide routing are exact: a misread one would route the message elsewhere.
     let malformed = |what: &str| CalendarError::Malformed(what.to_owned());
@@ -199,14 +211,23 @@ fn event_of(
     };
     let recurrence_id = match find(properties, "RECURRENCE-ID") {
         Some(property) => Some(
-            resolve_time(property, zones)
+            resolve_time(property, zones, exchange_fallback)?
                 .ok_or_else(|| malformed("a RECURRENCE-ID that is not a date or date-time"))?
                 .time,
         ),
         None => None,
     };
 
-    let dtstamp = time_of("DTSTAMP").and_then(|resolved| match resolved.time {
+    // DTSTAMP orders versions, it does not place the event: a zone on it that cannot be known
+    // (it must be UTC anyway) reads the value as UTC rather than refusing the calendar.
+    let dtstamp = find(properties, "DTSTAMP").and_then(|property| {
+        let value = property.val.as_str().trim();
+        zones
+            .resolve_or(value, param(property, "TZID"), false, exchange_fallback)
+            .or_else(|_| zones.resolve(value, None, false))
+            .ok()
+    });
+    let dtstamp = dtstamp.and_then(|resolved| match resolved.time {
         EventTime::Utc(instant) => Some(instant),
         // A DTSTAMP must be UTC; a client that forgot the Z still meant UTC.
         EventTime::Floating(naive) => Some(naive.and_utc()),
@@ -234,21 +255,18 @@ fn event_of(
         sent_by: param(property, "SENT-BY").map(normalize_address),
     });
 
-    let exdates = properties
+    let mut exdates = Vec::new();
+    for property in properties
         .iter()
         .filter(|property| is_named(property.name.as_str(), "EXDATE"))
-        .flat_map(|property| {
-            let tzid = param(property, "TZID");
-            let is_date = is_date_valued(property);
-            property
-                .val
-                .as_str()
-                .split(',')
-                .filter_map(move |value| zones.resolve(value.trim(), tzid, is_date).ok())
-                .map(|resolved| resolved.time)
-                .collect::<Vec<_>>()
-        })
-        .collect();
+    {
+        let tzid = param(property, "TZID");
+        let is_date = is_date_valued(property);
+        for value in property.val.as_str().split(',') {
+            let resolved = zones.resolve_or(value.trim(), tzid, is_date, exchange_fallback);
+            exdates.extend(readable(resolved)?.map(|resolved| resolved.time));
+        }
+    }
 
     let summary = text_of(properties, "SUMMARY");
     let description = text_of(properties, "DESCRIPTION");
@@ -297,14 +315,27 @@ fn is_date_valued(property: &Property<'_>) -> bool {
     param(property, "VALUE").is_some_and(|value| value.eq_ignore_ascii_case("DATE"))
 }
 
-fn resolve_time(property: &Property<'_>, zones: &ZoneTable) -> Option<Resolved> {
-    zones
-        .resolve(
-            property.val.as_str().trim(),
-            param(property, "TZID"),
-            is_date_valued(property),
-        )
-        .ok()
+/// A time property's value: None when it is not a date or date-time (an unreadable DTEND is
+/// left out, as before), an error when its zone cannot be known (never published as floating).
+fn resolve_time(
+    property: &Property<'_>,
+    zones: &ZoneTable,
+    fallback: Option<Tz>,
+) -> Result<Option<Resolved>, CalendarError> {
+    readable(zones.resolve_or(
+        property.val.as_str().trim(),
+        param(property, "TZID"),
+        is_date_valued(property),
+        fallback,
+    ))
+}
+
+fn readable(resolved: Result<Resolved, TimeError>) -> Result<Option<Resolved>, CalendarError> {
+    match resolved {
+        Ok(resolved) => Ok(Some(resolved)),
+        Err(error @ TimeError::UnknownZone(_)) => Err(CalendarError::Malformed(error.to_string())),
+        Err(TimeError::BadValue(_) | TimeError::BadDuration(_)) => Ok(None),
+    }
 }
 
 /// Hosts whose links are online-meeting joins.

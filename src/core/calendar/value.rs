@@ -9,6 +9,13 @@ pub enum TimeError {
     BadValue(String),
     #[error("not an iCalendar duration: {0:?}")]
     BadDuration(String),
+    /// A local time whose TZID names no zone that can be evaluated: no evaluable VTIMEZONE, no
+    /// IANA, Windows or Exchange name. Publishing it as a floating time would be wrong by the
+    /// zone's offset, so the calendar is refused instead.
+    #[error(
+        "the time zone {0:?} is neither defined by an evaluable VTIMEZONE nor a known zone name"
+    )]
+    UnknownZone(String),
 }
 
 /// A value as written, before any zone is applied.

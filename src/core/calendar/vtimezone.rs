@@ -18,11 +18,14 @@
 //!    `(GMT+01.00) Amsterdam / Berlin / ...` spelling), mapped to IANA through the CLDR
 //!    windowsZones table that the `windows-timezones` 0.5 crate generates. Outlook and Exchange
 //!    write these; IANA names win because they are exact where a Windows name is a region.
-//! 4. **Unknown**: the value stays a floating local time and the TZID is reported as written.
-//!    An unknown zone is never an error: the wall-clock time is still the best information we have.
+//! 4. **An Exchange zone id**: `X-MICROSOFT-CDO-TZID` (on the VTIMEZONE, or on the component as
+//!    the caller's fallback), Exchange's numeric CdoTimeZoneId, mapped to a Windows zone and
+//!    from there through CLDR (see `zone_names::exchange_zone`).
+//! 5. **Unknown**: [`TimeError::UnknownZone`]. A zoned time published as floating would be wrong
+//!    by the zone's offset for everyone but the sender, so the calendar is refused instead.
 //!
-//! No zone data is hand-written here: the rules come from the message, the tz database from
-//! `chrono-tz`, the Windows map from `windows-timezones` (CLDR).
+//! The rules come from the message, the tz database from `chrono-tz`, the Windows map from
+//! `windows-timezones` (CLDR); the one table kept here is Microsoft's frozen CdoTimeZoneId list.
 //!
 //! # Ambiguous local times (RFC 5545 3.3.5)
 //!
@@ -48,7 +51,7 @@ use super::value::{
     Parsed, TimeError, add_nominal_days, add_seconds, parse_duration, parse_offset, parse_value,
 };
 use super::yearly_rule::{COUNT_BUDGET, Unsupported, YearlyRule, parse_rrule};
-use super::zone_names::{iana_offset_for_local, named_zone};
+use super::zone_names::{exchange_zone, iana_offset_for_local, named_zone};
 use crate::core::model::EventTime;
 
 /// VTIMEZONEs kept per calendar; later ones are ignored (their TZIDs resolve by name).
@@ -108,7 +111,6 @@ struct Observance {
 enum ZoneRef<'a> {
     Rules(&'a Rules, Option<Tz>),
     Iana(Tz),
-    Unknown,
 }
 
 impl ZoneTable {
@@ -133,11 +135,13 @@ impl ZoneTable {
             if tzid.is_empty() || zones.iter().any(|zone| zone.tzid == tzid) {
                 continue; // the first definition of a TZID wins
             }
-            let iana = named_zone(tzid).or_else(|| {
-                prop_value(component, "X-LIC-LOCATION")
-                    .map(clean_name)
-                    .and_then(named_zone)
-            });
+            let iana = named_zone(tzid)
+                .or_else(|| {
+                    prop_value(component, "X-LIC-LOCATION")
+                        .map(clean_name)
+                        .and_then(named_zone)
+                })
+                .or_else(|| prop_value(component, "X-MICROSOFT-CDO-TZID").and_then(exchange_zone));
             let rules = parse_rules(component, &mut budget).ok();
             zones.push(ZoneDef {
                 tzid: tzid.to_string(),
@@ -157,6 +161,18 @@ impl ZoneTable {
         tzid: Option<&str>,
         value_is_date: bool,
     ) -> Result<Resolved, TimeError> {
+        self.resolve_or(value, tzid, value_is_date, None)
+    }
+
+    /// [`Self::resolve`], with `fallback` standing in for a TZID that names nothing known (the
+    /// component's `X-MICROSOFT-CDO-TZID`).
+    pub fn resolve_or(
+        &self,
+        value: &str,
+        tzid: Option<&str>,
+        value_is_date: bool,
+        fallback: Option<Tz>,
+    ) -> Result<Resolved, TimeError> {
         match parse_value(value, value_is_date)? {
             Parsed::Date(date) => Ok(Resolved {
                 time: EventTime::Date(date),
@@ -173,12 +189,9 @@ impl ZoneTable {
                         zone: None,
                     });
                 };
-                let zone = self.zone_for(tzid);
+                let zone = self.zone_for(tzid, fallback)?;
                 Ok(Resolved {
-                    time: match zone.to_utc(local) {
-                        Some(utc) => EventTime::Utc(utc),
-                        None => EventTime::Floating(local),
-                    },
+                    time: EventTime::Utc(zone.to_utc(local).ok_or_else(|| out_of_range(value))?),
                     zone: Some(zone.name(tzid)),
                 })
             }
@@ -198,6 +211,18 @@ impl ZoneTable {
         tzid: Option<&str>,
         value_is_date: bool,
         duration: &str,
+    ) -> Result<Resolved, TimeError> {
+        self.add_duration_or(start_value, tzid, value_is_date, duration, None)
+    }
+
+    /// [`Self::add_duration`] with a fallback zone, as [`Self::resolve_or`].
+    pub fn add_duration_or(
+        &self,
+        start_value: &str,
+        tzid: Option<&str>,
+        value_is_date: bool,
+        duration: &str,
+        fallback: Option<Tz>,
     ) -> Result<Resolved, TimeError> {
         let dur = parse_duration(duration)?;
         let overflow = || TimeError::BadDuration(duration.to_string());
@@ -233,20 +258,13 @@ impl ZoneTable {
                         zone: None,
                     });
                 };
-                let zone = self.zone_for(tzid);
-                let time = match zone.to_utc(shifted) {
-                    Some(utc) => EventTime::Utc(
-                        utc.checked_add_signed(
-                            TimeDelta::try_seconds(dur.seconds).ok_or_else(overflow)?,
-                        )
-                        .ok_or_else(overflow)?,
-                    ),
-                    None => {
-                        EventTime::Floating(add_seconds(shifted, dur.seconds).ok_or_else(overflow)?)
-                    }
-                };
+                let zone = self.zone_for(tzid, fallback)?;
+                let end = zone
+                    .to_utc(shifted)
+                    .and_then(|utc| utc.checked_add_signed(TimeDelta::try_seconds(dur.seconds)?))
+                    .ok_or_else(overflow)?;
                 Ok(Resolved {
-                    time,
+                    time: EventTime::Utc(end),
                     zone: Some(zone.name(tzid)),
                 })
             }
@@ -264,29 +282,33 @@ impl ZoneTable {
             })
     }
 
-    fn zone_for(&self, tzid: &str) -> ZoneRef<'_> {
+    fn zone_for(&self, tzid: &str, fallback: Option<Tz>) -> Result<ZoneRef<'_>, TimeError> {
         if let Some(def) = self.find(tzid) {
             if let Some(rules) = &def.rules {
-                return ZoneRef::Rules(rules, def.iana);
+                return Ok(ZoneRef::Rules(rules, def.iana));
             }
             if let Some(tz) = def.iana {
-                return ZoneRef::Iana(tz);
+                return Ok(ZoneRef::Iana(tz));
             }
         }
-        match named_zone(tzid) {
-            Some(tz) => ZoneRef::Iana(tz),
-            None => ZoneRef::Unknown,
-        }
+        named_zone(tzid)
+            .or(fallback)
+            .map(ZoneRef::Iana)
+            .ok_or_else(|| TimeError::UnknownZone(tzid.to_owned()))
     }
 }
 
+/// A local time so close to the ends of the calendar that its offset moves it out of range.
+fn out_of_range(value: &str) -> TimeError {
+    TimeError::BadValue(value.to_owned())
+}
+
 impl ZoneRef<'_> {
-    /// The UTC instant of a local time in this zone; None for an unknown zone.
+    /// The UTC instant of a local time in this zone; None past the ends of the calendar.
     fn to_utc(self, local: NaiveDateTime) -> Option<DateTime<Utc>> {
         let offset = match self {
             ZoneRef::Rules(rules, _) => rules.offset_for_local(local),
             ZoneRef::Iana(tz) => iana_offset_for_local(tz, local)?,
-            ZoneRef::Unknown => return None,
         };
         add_seconds(local, -i64::from(offset)).map(|utc| utc.and_utc())
     }
@@ -294,7 +316,7 @@ impl ZoneRef<'_> {
     fn name(self, tzid: &str) -> String {
         match self {
             ZoneRef::Rules(_, Some(tz)) | ZoneRef::Iana(tz) => tz.name().to_string(),
-            ZoneRef::Rules(_, None) | ZoneRef::Unknown => tzid.to_string(),
+            ZoneRef::Rules(_, None) => tzid.to_string(),
         }
     }
 }
@@ -499,11 +521,12 @@ mod tests {
     }
 
     #[test]
-    fn an_over_long_unknown_tzid_stays_floating_with_its_name() {
+    fn an_over_long_unknown_tzid_is_an_unknown_zone() {
         let long = "x/".repeat(1000);
-        let resolved = at(&ZoneTable::default(), "20261201T100000", &long);
-        assert!(matches!(resolved.time, EventTime::Floating(_)));
-        assert_eq!(resolved.zone.as_deref(), Some(long.as_str()));
+        assert_eq!(
+            ZoneTable::default().resolve("20261201T100000", Some(&long), false),
+            Err(TimeError::UnknownZone(long))
+        );
     }
 
     #[test]
@@ -533,9 +556,10 @@ END:VTIMEZONE
         // here it must simply finish and answer.
         let zones = table(ics.trim_end());
         assert_eq!(zones.zones.len(), MAX_ZONES);
+        // Zones past the cap are not kept, so their TZIDs name nothing known.
         for i in 0..MAX_ZONES + 10 {
-            let _ = at(&zones, "99991231T235959", &format!("Hostile {i}"));
-            let _ = at(&zones, "20260701T120000", &format!("Hostile {i}"));
+            let _ = zones.resolve("99991231T235959", Some(&format!("Hostile {i}")), false);
+            let _ = zones.resolve("20260701T120000", Some(&format!("Hostile {i}")), false);
         }
         // The first zone is within budget: its STANDARD rule is effectively unbounded.
         let first = table(

@@ -1,13 +1,20 @@
 //! The FREQ=YEARLY rules of VTIMEZONE observances (the only frequency zone definitions use):
 //! parsed once, then stepped a year at a time around the instant asked about, never from
 //! DTSTART (Outlook writes 1601) onward. Hostile rules are capped (list lengths, COUNT budget).
+//!
+//! Every rule part real zone definitions carry is evaluated: BYMONTH, BYDAY, BYMONTHDAY,
+//! BYYEARDAY, BYHOUR / BYMINUTE / BYSECOND (Lotus Notes and Domino write `BYHOUR=2;BYMINUTE=0`),
+//! BYSETPOS, INTERVAL, COUNT and UNTIL (local or UTC). BYWEEKNO and other frequencies are not:
+//! such a zone falls through to its name, or refuses the calendar (see `vtimezone`).
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 
 use super::value::{Parsed, add_seconds, parse_value};
 
-/// Entries in one BYDAY / BYMONTHDAY list.
+/// Entries in one BYDAY / BYMONTHDAY / BYYEARDAY / BYSETPOS list.
 const MAX_RULE_LIST: usize = 31;
+/// Times of day one rule may name (BYHOUR x BYMINUTE x BYSECOND); a zone changes once a day at most.
+const MAX_TIMES_OF_DAY: usize = 24;
 /// How many candidate years an RRULE is searched back for its latest onset.
 const SEARCH_BACK_STEPS: u32 = 10;
 /// Steps of COUNT expansion allowed per calendar, all zones together: per year expanded, the
@@ -30,6 +37,13 @@ pub(crate) struct YearlyRule {
     /// (n, weekday): n = 0 every such weekday of the month, n > 0 the nth, n < 0 the nth from the end.
     byday: Vec<(i32, Weekday)>,
     bymonthday: MonthDays,
+    /// Days of the year, 1..=366 from the start or -1..=-366 from the end.
+    byyearday: Vec<i32>,
+    /// The times of day of each occurrence, sorted: from BYHOUR / BYMINUTE / BYSECOND, the parts
+    /// not given taken from DTSTART. Empty means DTSTART's time.
+    times: Vec<NaiveTime>,
+    /// BYSETPOS: which occurrences of each year's set are kept (1-based; negative from the end).
+    setpos: Vec<i32>,
     /// Last allowed onset, local (from UNTIL, or from COUNT expanded at parse time).
     until: Option<NaiveDateTime>,
 }
@@ -106,9 +120,51 @@ impl YearlyRule {
         None
     }
 
-    /// Calls `f` with every occurrence of the rule in `year` (unordered, not filtered by start).
+    /// Calls `f` with every occurrence of the rule in `year` (unordered unless BYSETPOS picks
+    /// among them, not filtered by start).
     fn each_in_year(&self, year: i32, start: NaiveDateTime, mut f: impl FnMut(NaiveDateTime)) {
-        let time = start.time();
+        if self.setpos.is_empty() {
+            return self.each_candidate_in_year(year, start, f);
+        }
+        let mut set = Vec::new();
+        self.each_candidate_in_year(year, start, |occurrence| set.push(occurrence));
+        set.sort_unstable();
+        set.dedup();
+        for &position in &self.setpos {
+            let index = if position > 0 {
+                usize::try_from(position - 1).ok()
+            } else {
+                usize::try_from(position.unsigned_abs())
+                    .ok()
+                    .and_then(|back| set.len().checked_sub(back))
+            };
+            if let Some(occurrence) = index.and_then(|index| set.get(index)) {
+                f(*occurrence);
+            }
+        }
+    }
+
+    /// Every day and time the BY parts allow in `year`, before BYSETPOS.
+    fn each_candidate_in_year(
+        &self,
+        year: i32,
+        start: NaiveDateTime,
+        mut f: impl FnMut(NaiveDateTime),
+    ) {
+        let start_time = [start.time()];
+        let times: &[NaiveTime] = if self.times.is_empty() {
+            &start_time
+        } else {
+            &self.times
+        };
+        let mut emit_on = |date: NaiveDate| {
+            for time in times {
+                f(date.and_time(*time));
+            }
+        };
+        if !self.byyearday.is_empty() {
+            return self.each_year_day(year, emit_on);
+        }
         let months = if self.months != 0 {
             self.months
         } else if !self.bymonthday.is_empty() {
@@ -125,7 +181,7 @@ impl YearlyRule {
             };
             let mut emit = |day: u32| {
                 if let Some(date) = NaiveDate::from_ymd_opt(year, month, day) {
-                    f(date.and_time(time));
+                    emit_on(date);
                 }
             };
             if !self.byday.is_empty() {
@@ -175,6 +231,36 @@ impl YearlyRule {
         }
     }
 
+    /// BYYEARDAY's days, filtered by BYMONTH, BYMONTHDAY and (plain) BYDAY weekdays.
+    fn each_year_day(&self, year: i32, mut emit_on: impl FnMut(NaiveDate)) {
+        let Some(days_in_year) = NaiveDate::from_ymd_opt(year, 12, 31).map(|d| d.ordinal()) else {
+            return;
+        };
+        for &yearday in &self.byyearday {
+            let ordinal = if yearday > 0 {
+                yearday.unsigned_abs()
+            } else {
+                match (days_in_year + 1).checked_sub(yearday.unsigned_abs()) {
+                    Some(ordinal) => ordinal,
+                    None => continue,
+                }
+            };
+            let Some(date) = NaiveDate::from_yo_opt(year, ordinal) else {
+                continue;
+            };
+            let month_ok = self.months == 0 || self.months & (1 << date.month()) != 0;
+            let weekday_ok = self.byday.is_empty()
+                || self
+                    .byday
+                    .iter()
+                    .any(|(_, weekday)| *weekday == date.weekday());
+            let last = last_day_of_month(year, date.month()).unwrap_or(31);
+            if month_ok && weekday_ok && self.monthday_allows(date.day(), last) {
+                emit_on(date);
+            }
+        }
+    }
+
     fn monthday_allows(&self, day: u32, last: u32) -> bool {
         self.bymonthday.is_empty() || self.bymonthday.contains(day, last)
     }
@@ -193,7 +279,13 @@ impl YearlyRule {
                 .unwrap_or(u32::MAX)
                 .saturating_mul(5)
         };
-        months.saturating_mul(per_month)
+        let days = if self.byyearday.is_empty() {
+            months.saturating_mul(per_month)
+        } else {
+            u32::try_from(self.byyearday.len()).unwrap_or(u32::MAX)
+        };
+        let times = u32::try_from(self.times.len().max(1)).unwrap_or(u32::MAX);
+        days.saturating_mul(times)
     }
 }
 
@@ -218,9 +310,13 @@ pub(crate) fn parse_rrule(
         months: 0,
         byday: Vec::new(),
         bymonthday: MonthDays::default(),
+        byyearday: Vec::new(),
+        times: Vec::new(),
+        setpos: Vec::new(),
         until: None,
     };
     let mut count: Option<u64> = None;
+    let (mut hours, mut minutes, mut seconds) = (Vec::new(), Vec::new(), Vec::new());
     for part in text.trim().split(';').filter(|p| !p.is_empty()) {
         let (key, value) = part.split_once('=').ok_or(Unsupported)?;
         let key = key.trim();
@@ -258,6 +354,17 @@ pub(crate) fn parse_rrule(
                     .map_err(|_| Unsupported)?;
                 rule.bymonthday.insert(day).ok_or(Unsupported)?;
             }
+        } else if key.eq_ignore_ascii_case("BYYEARDAY") {
+            rule.byyearday = rule_list(value, 1..=366)?;
+        } else if key.eq_ignore_ascii_case("BYSETPOS") {
+            rule.setpos = rule_list(value, 1..=366)?;
+        } else if key.eq_ignore_ascii_case("BYHOUR") {
+            hours = time_part_list(value, 23)?;
+        } else if key.eq_ignore_ascii_case("BYMINUTE") {
+            minutes = time_part_list(value, 59)?;
+        } else if key.eq_ignore_ascii_case("BYSECOND") {
+            // 60 is a leap second; a zone cannot change in one, so it reads as 59.
+            seconds = time_part_list(value, 60)?;
         } else if key.eq_ignore_ascii_case("UNTIL") {
             let until = match parse_value(value, false).map_err(|_| Unsupported)? {
                 Parsed::Date(date) => date.and_hms_opt(23, 59, 59).ok_or(Unsupported)?,
@@ -270,16 +377,20 @@ pub(crate) fn parse_rrule(
         } else if key.eq_ignore_ascii_case("WKST") || !key.get(..2).is_some_and(is_by) {
             // WKST does not change yearly month-based rules; unknown non-BY parts are extensions.
         } else {
-            // BYSETPOS, BYYEARDAY, BYWEEKNO, BYHOUR, ...: not used by VTIMEZONE writers we know.
+            // BYWEEKNO and unknown BY parts: not used by VTIMEZONE writers we know.
             return Err(Unsupported);
         }
     }
     if !yearly {
         return Err(Unsupported);
     }
-    if rule.months == 0 && !rule.byday.is_empty() {
+    if rule.months == 0 && !rule.byday.is_empty() && rule.byyearday.is_empty() {
         return Err(Unsupported); // "nth weekday of the year"
     }
+    if !rule.byyearday.is_empty() && rule.byday.iter().any(|(n, _)| *n != 0) {
+        return Err(Unsupported); // RFC 5545: no BYDAY ordinal beside BYYEARDAY
+    }
+    rule.times = times_of_day(start.time(), &hours, &minutes, &seconds)?;
     if let Some(count) = count {
         let end = count_end(&rule, start, count, budget)?;
         rule.until = match (rule.until, end) {
@@ -288,6 +399,86 @@ pub(crate) fn parse_rrule(
         };
     }
     Ok(rule)
+}
+
+/// A comma-separated list of non-zero integers whose magnitude is in `magnitudes`.
+fn rule_list(
+    value: &str,
+    magnitudes: std::ops::RangeInclusive<u32>,
+) -> Result<Vec<i32>, Unsupported> {
+    let mut list = Vec::new();
+    for item in value.split(',') {
+        if list.len() >= MAX_RULE_LIST {
+            return Err(Unsupported);
+        }
+        let n: i32 = item
+            .trim()
+            .trim_start_matches('+')
+            .parse()
+            .map_err(|_| Unsupported)?;
+        if !magnitudes.contains(&n.unsigned_abs()) {
+            return Err(Unsupported);
+        }
+        list.push(n);
+    }
+    Ok(list)
+}
+
+/// A BYHOUR / BYMINUTE / BYSECOND list: integers in 0..=max.
+fn time_part_list(value: &str, max: u32) -> Result<Vec<u32>, Unsupported> {
+    let mut list = Vec::new();
+    for item in value.split(',') {
+        if list.len() >= MAX_RULE_LIST {
+            return Err(Unsupported);
+        }
+        let n: u32 = item.trim().parse().map_err(|_| Unsupported)?;
+        if n > max {
+            return Err(Unsupported);
+        }
+        list.push(n);
+    }
+    Ok(list)
+}
+
+/// Every time of day the BYHOUR x BYMINUTE x BYSECOND lists name, a part not given taken from
+/// DTSTART; empty when none is given.
+fn times_of_day(
+    start: NaiveTime,
+    hours: &[u32],
+    minutes: &[u32],
+    seconds: &[u32],
+) -> Result<Vec<NaiveTime>, Unsupported> {
+    if hours.is_empty() && minutes.is_empty() && seconds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let or_start = |list: &[u32], own: u32| {
+        if list.is_empty() {
+            vec![own]
+        } else {
+            list.to_vec()
+        }
+    };
+    let (hours, minutes, seconds) = (
+        or_start(hours, start.hour()),
+        or_start(minutes, start.minute()),
+        or_start(seconds, start.second()),
+    );
+    if hours.len() * minutes.len() * seconds.len() > MAX_TIMES_OF_DAY {
+        return Err(Unsupported);
+    }
+    let mut times = Vec::new();
+    for hour in &hours {
+        for minute in &minutes {
+            for second in &seconds {
+                let time = NaiveTime::from_hms_opt(*hour, *minute, (*second).min(59))
+                    .ok_or(Unsupported)?;
+                times.push(time);
+            }
+        }
+    }
+    times.sort_unstable();
+    times.dedup();
+    Ok(times)
 }
 
 fn is_by(prefix: &str) -> bool {
@@ -381,6 +572,9 @@ mod tests {
                 months: 1 << 3,
                 byday,
                 bymonthday,
+                byyearday: Vec::new(),
+                times: Vec::new(),
+                setpos: Vec::new(),
                 until: None,
             }
         };
@@ -421,6 +615,108 @@ mod tests {
         );
         assert_eq!(days(&rule(vec![], vec![]), 2026), [1]);
         assert_eq!(days(&rule(vec![(1, Weekday::Mon)], vec![]), 2026), [2]);
+    }
+
+    /// The onsets a rule gives in `year`, sorted, as "MM-DD HH:MM:SS".
+    fn onsets(rrule: &str, start: &str, year: i32) -> Vec<String> {
+        let start = NaiveDateTime::parse_from_str(start, "%Y%m%dT%H%M%S").expect("literal");
+        let mut budget = COUNT_BUDGET;
+        let rule = parse_rrule(rrule, start, 0, &mut budget).expect("supported");
+        let mut found = Vec::new();
+        rule.each_in_year(year, start, |onset| found.push(onset));
+        found.sort_unstable();
+        found
+            .iter()
+            .map(|onset| onset.format("%m-%d %H:%M:%S").to_string())
+            .collect()
+    }
+
+    #[test]
+    fn the_rule_parts_zone_writers_use_are_evaluated() {
+        // Lotus Notes / Domino: the time of day repeated as BYHOUR and BYMINUTE.
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYMINUTE=0;BYHOUR=2;BYDAY=-1SU;BYMONTH=3",
+                "19700329T020000",
+                2027
+            ),
+            ["03-28 02:00:00"]
+        );
+        // BYHOUR that differs from DTSTART's time wins over it.
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYHOUR=3;BYDAY=-1SU;BYMONTH=10",
+                "19701025T020000",
+                2027
+            ),
+            ["10-31 03:00:00"]
+        );
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYHOUR=1,2;BYMINUTE=30;BYSECOND=60;BYDAY=1SU;BYMONTH=4",
+                "19700405T020000",
+                2027
+            ),
+            ["04-04 01:30:59", "04-04 02:30:59"]
+        );
+        // BYSETPOS picks from the year's set: the last Sunday of March, the first of November.
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYMONTH=3;BYDAY=SU;BYSETPOS=-1",
+                "19700329T020000",
+                2027
+            ),
+            ["03-28 02:00:00"]
+        );
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYMONTH=3,11;BYDAY=SU;BYSETPOS=1,-1",
+                "19700308T020000",
+                2027
+            ),
+            ["03-07 02:00:00", "11-28 02:00:00"]
+        );
+        // BYYEARDAY, from either end, filtered by BYMONTH and weekdays.
+        assert_eq!(
+            onsets("FREQ=YEARLY;BYYEARDAY=80,-1", "19700321T000000", 2027),
+            ["03-21 00:00:00", "12-31 00:00:00"]
+        );
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYYEARDAY=80,-1;BYMONTH=12",
+                "19700321T000000",
+                2028
+            ),
+            ["12-31 00:00:00"]
+        );
+        assert_eq!(
+            onsets(
+                "FREQ=YEARLY;BYYEARDAY=1,2,3,4,5,6,7;BYDAY=SU",
+                "19700104T000000",
+                2027
+            ),
+            ["01-03 00:00:00"]
+        );
+    }
+
+    #[test]
+    fn rule_parts_outside_their_ranges_are_not_evaluated() {
+        let start =
+            NaiveDateTime::parse_from_str("19700329T020000", "%Y%m%dT%H%M%S").expect("literal");
+        for bad in [
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYHOUR=24",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYMINUTE=60",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYSECOND=61",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=SU;BYSETPOS=0",
+            "FREQ=YEARLY;BYYEARDAY=367",
+            "FREQ=YEARLY;BYYEARDAY=1;BYDAY=1SU",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYHOUR=0,1,2,3,4,5;BYMINUTE=0,1,2,3,4",
+            "FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU;BYWEEKNO=13",
+            "FREQ=MONTHLY;BYDAY=-1SU",
+        ] {
+            let mut budget = COUNT_BUDGET;
+            assert!(parse_rrule(bad, start, 0, &mut budget).is_err(), "{bad}");
+        }
     }
 
     #[test]
