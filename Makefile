@@ -4,7 +4,7 @@ SHELL := bash
 
 include make/defaults.mk
 
-.PHONY: help demo test lint test-rust inspect fuzz bench clean
+.PHONY: help demo test lint test-rust inspect fuzz bench compare-python clean
 
 include make/cdk.mk
 include make/pipeline.mk
@@ -22,6 +22,7 @@ help:
 	@echo "  make inspect EML=path/to/mail.eml   what invite-router reads in one email"
 	@echo "  make fuzz        fuzz analyze, decide and intake (FUZZ_SECONDS=600 each by default)"
 	@echo "  make bench       criterion, whole-process and Python benchmarks (docs/BENCHMARKS.md)"
+	@echo "  make compare-python  where Python's email+icalendar reads the fixtures differently"
 	@echo "Deploying (cdk/README.md):"
 	@echo "  make build       both Lambda bootstraps (router, notifier) with cargo-lambda (arm64)"
 	@echo "  make synth       the deployable template (CDK_STAGE=dev|stg|prod, CDK_CONTEXT=...)"
@@ -73,6 +74,13 @@ bench: .venv/.bench-installed
 	$(CARGO) build --release --no-default-features --bin invite-router
 	benches/whole_process.sh $(CARGO_TARGET_DIR)/release/invite-router
 	.venv/bin/python benches/python_baseline.py 200 $(BENCH_EMAILS)
+
+# Every fixture and shared-corpus email through the Python stack of the baseline and through
+# `inspect`; fixtures/README.md explains each disagreement.
+compare-python: .venv/.bench-installed
+	$(CARGO) build --bin invite-router
+	.venv/bin/python benches/python_compare.py $(CARGO_TARGET_DIR)/debug/invite-router \
+		$$(find fixtures/emails $(wildcard ../shared/corpus) -name '*.eml' | sort)
 
 .venv/.bench-installed:
 	test -x .venv/bin/python || python3 -m venv .venv
