@@ -65,10 +65,26 @@ pub fn cut_for_publishing(event: &EventComponent) -> EventComponent {
 /// whatever envelope surrounds it. The core refuses a message with a component that cannot.
 pub fn fits_a_published_message(event: &EventComponent) -> bool {
     let event = cut_for_publishing(event);
+    // Counted, not collected: every accepted component passes here on the hot path.
+    let mut size = ByteCount(0);
     // Serialization of these plain types cannot fail; if it did, the component is not publishable.
-    serde_json::to_vec(&event)
-        .map(|json| json.len() + MESSAGE_ENVELOPE_BYTES <= MAX_PUBLISHED_MESSAGE_BYTES)
+    serde_json::to_writer(&mut size, &event)
+        .map(|()| size.0 + MESSAGE_ENVELOPE_BYTES <= MAX_PUBLISHED_MESSAGE_BYTES)
         .unwrap_or(false)
+}
+
+/// A writer that only counts the bytes written to it.
+struct ByteCount(usize);
+
+impl std::io::Write for ByteCount {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(bytes.len());
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn cut_field(field: &mut Option<String>, max_bytes: usize) {

@@ -4,7 +4,9 @@
 
 use mail_parser::decoders::base64::base64_decode;
 use mail_parser::decoders::quoted_printable::quoted_printable_decode;
-use mail_parser::{Encoding, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use std::borrow::Cow;
+
+use mail_parser::{Encoding, Header, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::calendar::text::{decode_bytes, normalize_address, unfold_bytes};
 use super::model::Envelope;
@@ -102,6 +104,26 @@ fn without_leading_blank_lines(raw: &[u8]) -> &[u8] {
     rest
 }
 
+/// The raw value of the first top-level header called `name`. Only the names are compared: mail-
+/// parser's `headers_raw` checks every value's UTF-8 on each walk, and routing looks up a dozen
+/// names per email. A value that is not UTF-8 is read lossily rather than skipped.
+fn raw_header<'m>(message: &'m Message<'_>, name: &str) -> Option<Cow<'m, str>> {
+    message
+        .headers()
+        .iter()
+        .find(|header| header.name.as_str().eq_ignore_ascii_case(name))
+        .and_then(|header| raw_value(message, header))
+}
+
+fn raw_value<'m>(message: &'m Message<'_>, header: &Header<'_>) -> Option<Cow<'m, str>> {
+    let start = usize::try_from(header.offset_start).ok()?;
+    let end = usize::try_from(header.offset_end).ok()?;
+    message
+        .raw_message
+        .get(start..end)
+        .map(String::from_utf8_lossy)
+}
+
 fn envelope_of(message: &Message<'_>) -> Envelope {
     Envelope {
         sender: message
@@ -120,20 +142,16 @@ fn envelope_of(message: &Message<'_>) -> Envelope {
 
 /// `Content-Language`, then `Accept-Language` by descending `q`, as written (`en-US`, `fr`).
 fn languages_of(message: &Message<'_>) -> Vec<String> {
-    let raw_header = |name: &str| {
-        message
-            .headers_raw()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
-    };
-    let mut languages: Vec<String> = raw_header("Content-Language")
-        .into_iter()
+    let content_language = raw_header(message, "Content-Language");
+    let mut languages: Vec<String> = content_language
+        .iter()
         .flat_map(|value| value.split(','))
         .map(|tag| tag.trim().to_owned())
         .filter(|tag| !tag.is_empty())
         .collect();
-    let mut accepted: Vec<(f32, String)> = raw_header("Accept-Language")
-        .into_iter()
+    let accept_language = raw_header(message, "Accept-Language");
+    let mut accepted: Vec<(f32, String)> = accept_language
+        .iter()
         .flat_map(|value| value.split(','))
         .filter_map(|item| {
             let mut pieces = item.split(';');
@@ -152,40 +170,36 @@ fn languages_of(message: &Message<'_>) -> Vec<String> {
 }
 
 fn trust_headers_of(message: &Message<'_>) -> TrustHeaders {
-    let raw_header = |name: &str| {
-        message
-            .headers_raw()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| unfold_header(value))
-    };
+    let unfolded = |name: &str| raw_header(message, name).map(|value| unfold_header(&value));
     TrustHeaders {
-        spam_verdict: raw_header("X-SES-Spam-Verdict"),
-        virus_verdict: raw_header("X-SES-Virus-Verdict"),
-        authentication_results: raw_header("Authentication-Results"),
+        spam_verdict: unfolded("X-SES-Spam-Verdict"),
+        virus_verdict: unfolded("X-SES-Virus-Verdict"),
+        authentication_results: unfolded("Authentication-Results"),
+        // Counted by name: a second From whose value is not UTF-8 still counts.
         from_fields: message
-            .headers_raw()
-            .filter(|(header, _)| header.eq_ignore_ascii_case("From"))
+            .headers()
+            .iter()
+            .filter(|header| header.name.as_str().eq_ignore_ascii_case("From"))
             .count(),
         from_mailboxes: message.from().map_or(0, |from| from.iter().count()),
     }
 }
 
 fn reply_headers_of(message: &Message<'_>) -> ReplyHeaders {
-    let raw_header = |name: &str| {
+    let has = |name: &str| {
         message
-            .headers_raw()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+            .headers()
+            .iter()
+            .any(|header| header.name.as_str().eq_ignore_ascii_case(name))
     };
-    let has = |name: &str| raw_header(name).is_some();
     // The first word, without comments: `Auto-Submitted: auto-replied (vacation)`.
     let keyword = |name: &str| {
-        raw_header(name)
-            .and_then(|value| value.split(['(', ';']).next())
+        raw_header(message, name)
+            .and_then(|value| value.split(['(', ';']).next().map(str::to_owned))
             .map(|value| value.trim().to_ascii_lowercase())
             .filter(|value| !value.is_empty())
     };
-    let null_return_path = raw_header("Return-Path").is_some_and(|value| {
+    let null_return_path = raw_header(message, "Return-Path").is_some_and(|value| {
         value
             .chars()
             .all(|c| c.is_whitespace() || c == '<' || c == '>')
@@ -323,6 +337,15 @@ mod tests {
 
     fn mail(body: &str) -> MailContent {
         read_mail(body.as_bytes(), 512 * 1024).expect("parses")
+    }
+
+    #[test]
+    fn a_second_from_is_counted_whatever_its_bytes() {
+        // A Latin-1 display name is not UTF-8; the second From must not vanish from the count
+        // (DMARC judges one mailbox, and the rules would act as the other).
+        let raw = b"From: Ann <ann@example.com>\r\nFrom: \xc9ve <eve@example.org>\r\nTo: create@example.com\r\nSubject: x\r\n\r\nbody\r\n";
+        let content = read_mail(raw, 1 << 20).expect("a message");
+        assert_eq!(content.trust.from_fields, 2);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use super::answer::ReplyFacts;
 use super::copies::{CopiesError, ItipMessage, merge_copies};
-use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
+use super::sender::{Delegation, authentication, may_speak_for, trust_verdict_given};
 use crate::core::calendar::event::CalendarLimits;
 use crate::core::message::fits_a_published_message;
 use crate::core::mime::MailContent;
@@ -144,9 +144,11 @@ pub fn check(
     // Spam, virus and authentication verdicts win over anything the content says: either makes
     // the rest moot, and neither may be answered.
     let sender = mail.envelope.sender.as_deref();
-    let trust_refusal = trust_verdict(&mail.trust, sender, policy);
+    // Judged once: both the verdict and the reply decision need it.
+    let authenticated = authentication(&mail.trust, sender);
+    let trust_refusal = trust_verdict_given(&mail.trust, authenticated, policy);
     let reply = ReplyFacts {
-        authentication: authentication(&mail.trust, sender),
+        authentication: authenticated,
         headers: mail.reply.clone(),
         has_calendar: !mail.calendars.is_empty() || mail.oversized_calendar,
     };

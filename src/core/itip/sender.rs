@@ -42,6 +42,15 @@ pub fn trust_verdict(
     from: Option<&str>,
     policy: &SenderPolicy,
 ) -> Option<Reason> {
+    trust_verdict_given(trust, authentication(trust, from), policy)
+}
+
+/// [`trust_verdict`] when the caller already judged `authentication` (it needs it for the reply).
+pub fn trust_verdict_given(
+    trust: &TrustHeaders,
+    authentication: Authentication,
+    policy: &SenderPolicy,
+) -> Option<Reason> {
     if is_fail(trust.virus_verdict.as_deref()) {
         return Some(Reason::Virus);
     }
@@ -53,7 +62,7 @@ pub fn trust_verdict(
     if trust.from_fields != 1 || trust.from_mailboxes != 1 {
         return Some(Reason::SenderUnauthenticated);
     }
-    match authentication(trust, from) {
+    match authentication {
         Authentication::Aligned => None,
         Authentication::Failed => Some(Reason::SenderUnauthenticated),
         Authentication::Unknown if policy.require_authentication => {
@@ -78,39 +87,38 @@ pub fn authentication(trust: &TrustHeaders, from: Option<&str>) -> Authenticatio
     let from_domain = from.and_then(domain_of);
     let from_domain = from_domain.as_deref();
     let mut aligned_pass = false;
-    for result in method_results(&strip_comments(results)) {
-        match (result.method.as_str(), result.result.as_str()) {
-            ("dmarc", "pass") => return Authentication::Aligned,
-            ("dmarc", "fail") => return Authentication::Failed,
-            ("spf" | "dkim", "pass") => {
-                aligned_pass |= result
-                    .identities
-                    .iter()
-                    .any(|identity| aligned(domain_of(identity).as_deref(), from_domain));
-            }
-            _ => {}
+    let mut verdict = None;
+    for_each_method_result(&strip_comments(results), |method, result, identity| {
+        let is = |name: &str, value: &str| name.eq_ignore_ascii_case(value);
+        if verdict.is_some() {
+            return;
         }
-    }
-    if aligned_pass {
-        Authentication::Aligned
-    } else {
-        Authentication::Failed
+        if is(method, "dmarc") && is(result, "pass") {
+            verdict = Some(Authentication::Aligned);
+        } else if is(method, "dmarc") && is(result, "fail") {
+            verdict = Some(Authentication::Failed);
+        } else if (is(method, "spf") || is(method, "dkim")) && is(result, "pass") {
+            aligned_pass |= identity
+                .is_some_and(|identity| aligned(domain_of(identity).as_deref(), from_domain));
+        }
+    });
+    match verdict {
+        Some(verdict) => verdict,
+        None if aligned_pass => Authentication::Aligned,
+        None => Authentication::Failed,
     }
 }
 
-/// One `method=result`, lower-case, and the identities it vouches for.
-struct MethodResult {
-    method: String,
-    result: String,
-    identities: Vec<String>,
-}
-
-/// The method results of an `Authentication-Results` value (comments already removed). The first
-/// element is the authserv-id. RFC 8601 puts properties after the result (`spf=pass
-/// smtp.mailfrom=a@example.com`); SES writes them as elements of their own after it (`spf=pass
-/// client-ip=192.0.2.1; envelope-from=a@example.com; helo=...;`), so an element that names no
-/// method belongs to the method before it.
-fn method_results(results: &str) -> Vec<MethodResult> {
+/// Calls `f(method, result, identity)` for each `method=result` of an `Authentication-Results`
+/// value (comments already removed), once with no identity and once per identity it vouches for,
+/// in order. The first element is the authserv-id. RFC 8601 puts properties after the result
+/// (`spf=pass smtp.mailfrom=a@example.com`); SES writes them as elements of their own after it
+/// (`spf=pass client-ip=192.0.2.1; envelope-from=a@example.com; helo=...;`), so an element that
+/// names no method belongs to the method before it. Nothing is allocated: this runs per email.
+fn for_each_method_result<'r>(
+    results: &'r str,
+    mut f: impl FnMut(&'r str, &'r str, Option<&'r str>),
+) {
     const IDENTITIES: [&str; 5] = [
         "smtp.mailfrom",
         "smtp.mail",
@@ -118,33 +126,33 @@ fn method_results(results: &str) -> Vec<MethodResult> {
         "header.d",
         "header.i",
     ];
-    let mut methods: Vec<MethodResult> = Vec::new();
+    let mut current: Option<(&str, &str)> = None;
     for element in results.split(';').skip(1) {
         for (index, word) in element.split_whitespace().enumerate() {
             let Some((name, value)) = word.split_once('=') else {
                 continue;
             };
-            let name = name.to_ascii_lowercase();
-            if index == 0 && is_method(&name) {
-                methods.push(MethodResult {
-                    method: name,
-                    result: value.to_ascii_lowercase(),
-                    identities: Vec::new(),
-                });
-            } else if IDENTITIES.contains(&name.as_str())
-                && let Some(current) = methods.last_mut()
+            if index == 0 && is_method(name) {
+                current = Some((name, value));
+                f(name, value, None);
+            } else if IDENTITIES
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(name))
+                && let Some((method, result)) = current
             {
-                current.identities.push(value.to_owned());
+                f(method, result, Some(value));
             }
         }
     }
-    methods
 }
 
 /// RFC 8601 method names are plain tokens; properties are `ptype.property`; the rest are the
 /// elements SES writes after its SPF result.
 fn is_method(name: &str) -> bool {
-    !name.contains('.') && !matches!(name, "client-ip" | "envelope-from" | "helo")
+    !name.contains('.')
+        && !["client-ip", "envelope-from", "helo"]
+            .iter()
+            .any(|element| element.eq_ignore_ascii_case(name))
 }
 
 /// Drops `( ... )` comments, which may nest and may contain `;` or `=`.
