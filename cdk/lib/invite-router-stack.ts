@@ -44,7 +44,6 @@ const ALARM_ON_ANY = {
 
 export const LEDGER_ACTIONS = [
   'dynamodb:GetItem',
-  'dynamodb:Query',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
   'dynamodb:ConditionCheckItem',
@@ -73,6 +72,7 @@ export class InviteRouterStack extends Stack {
   readonly intakeQueue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
   readonly topics: Record<EventTopic, sns.Topic>;
+  readonly mailKey: kms.Key;
   readonly alarmTopic: sns.Topic;
   readonly ledgerTable: dynamodb.Table;
   readonly intakeFunction: lambda.Function;
@@ -115,9 +115,36 @@ export class InviteRouterStack extends Stack {
     // the notification is created, and a reference to the bucket's generated name would be a cycle.
     const mailBucketName = `${prefix}-mail-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
     const mailBucketArn = `arn:${Aws.PARTITION}:s3:::${mailBucketName}`;
+    const ruleSetName = config.existingReceiptRuleSetName ?? `${prefix}-rules`;
+    const receiptRuleName = `${prefix}-intake`;
+    const receiptRuleArn = `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:receipt-rule-set/${ruleSetName}:receipt-rule/${receiptRuleName}`;
+    // Raw mail is personal data: encrypted with a key of ours (SSE-KMS), so reading it takes a
+    // grant on the key as well as on the bucket, and CloudTrail records every decrypt.
+    this.mailKey = new kms.Key(this, 'MailKey', {
+      description: `invite-router ${config.stage}: encrypts the raw mail SES stores`,
+      enableKeyRotation: true,
+      removalPolicy: keepData ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+      pendingWindow: Duration.days(7),
+    });
+    // SES writes the mail (S3 asks KMS for a data key on its behalf): only for this account's
+    // intake rule, the conditions SES's documentation gives for a key it may use.
+    this.mailKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowSesReceiptRuleToEncryptMail',
+        principals: [new iam.ServicePrincipal('ses.amazonaws.com')],
+        actions: ['kms:GenerateDataKey*', 'kms:Encrypt'],
+        resources: ['*'], // in a key policy "*" means this key
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID, 'aws:SourceArn': receiptRuleArn },
+        },
+      }),
+    );
     this.mailBucket = new s3.Bucket(this, 'MailBucket', {
       bucketName: mailBucketName,
-      encryption: s3.BucketEncryption.S3_MANAGED,
+      encryption: s3.BucketEncryption.KMS,
+      encryptionKey: this.mailKey,
+      // One data key per bucket and period instead of a KMS call per object.
+      bucketKeyEnabled: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
       versioned: true,
@@ -190,23 +217,23 @@ export class InviteRouterStack extends Stack {
     cfnMailBucket.node.addDependency(intakeQueuePolicy!);
 
     // ---- Mail intake: SES ---------------------------------------------------------------------
-    const ruleSetName = config.existingReceiptRuleSetName ?? `${prefix}-rules`;
     const ruleSet = config.existingReceiptRuleSetName
       ? ses.ReceiptRuleSet.fromReceiptRuleSetName(this, 'ReceiptRuleSet', ruleSetName)
       : new ses.ReceiptRuleSet(this, 'ReceiptRuleSet', { receiptRuleSetName: ruleSetName });
-    const receiptRuleName = `${prefix}-intake`;
     const receiptRule = new ses.ReceiptRule(this, 'IntakeRule', {
       ruleSet,
       receiptRuleName,
       recipients: config.recipients,
       enabled: true,
+      // Mail for the drop box travels encrypted or not at all: SES refuses it over plain SMTP.
+      tlsPolicy: ses.TlsPolicy.REQUIRE,
       // The spam and virus verdicts the Rust side reads (X-SES-Spam-Verdict / X-SES-Virus-Verdict).
       scanEnabled: true,
       actions: [
         new ScopedS3Action({
           bucket: this.mailBucket,
           objectKeyPrefix: config.mailPrefix,
-          receiptRuleArn: `arn:${Aws.PARTITION}:ses:${Aws.REGION}:${Aws.ACCOUNT_ID}:receipt-rule-set/${ruleSetName}:receipt-rule/${receiptRuleName}`,
+          receiptRuleArn,
         }),
       ],
     });
@@ -223,14 +250,15 @@ export class InviteRouterStack extends Stack {
       pendingWindow: Duration.days(7),
     });
     // The principal and actions CloudWatch's documentation gives for alarms on an encrypted topic,
-    // unchanged: a mismatch fails silently (alarms that never arrive), so no narrowing we cannot
-    // verify offline. The topics' own policies still decide who may publish.
+    // limited to this account's alarms (aws:SourceAccount, the confused-deputy guard CloudWatch
+    // sets on its calls). The topics' own policies still decide who may publish.
     topicKey.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',
         principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'], // in a key policy "*" means this key
+        conditions: { StringEquals: { 'aws:SourceAccount': Aws.ACCOUNT_ID } },
       }),
     );
     const topicTitles: Record<EventTopic, string> = {
@@ -310,6 +338,14 @@ export class InviteRouterStack extends Stack {
         resources: [this.mailBucket.arnForObjects(`${config.mailPrefix}*`)],
       }),
     );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptRawMailThroughS3',
+        actions: ['kms:Decrypt'],
+        resources: [this.mailKey.keyArn],
+        conditions: { StringEquals: { 'kms:ViaService': `s3.${Aws.REGION}.amazonaws.com` } },
+      }),
+    );
     // Without it S3 answers AccessDenied for a missing key, which the function must treat as
     // transient (it is also what a missing grant looks like); with it a deleted mail is NoSuchKey,
     // the one permanent S3 error. It reveals only key names of a bucket the function reads anyway.
@@ -334,6 +370,20 @@ export class InviteRouterStack extends Stack {
         resources: EVENT_TOPICS.map((name) => this.topics[name].topicArn),
       }),
     );
+    // Subscribers act on these messages (a cancel removes a meeting): nobody but the router may
+    // publish, not even an administrator of the account, whatever their identity policy says.
+    for (const name of EVENT_TOPICS) {
+      this.topics[name].addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'OnlyTheRouterPublishes',
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['sns:Publish'],
+          resources: [this.topics[name].topicArn],
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
+        }),
+      );
+    }
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({
         sid: 'EncryptForEventTopics',

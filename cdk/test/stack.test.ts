@@ -35,7 +35,8 @@ const ids = {
   notifierQueue: logicalIdOf(devT, 'AWS::SQS::Queue', 'NotifierQueue'),
   notifierDlq: logicalIdOf(devT, 'AWS::SQS::Queue', 'NotifierDeadLetterQueue'),
   replyTable: logicalIdOf(devT, 'AWS::DynamoDB::Table', 'NotifierReplyTable'),
-  key: onlyLogicalId(devT, 'AWS::KMS::Key'),
+  key: logicalIdOf(devT, 'AWS::KMS::Key', 'TopicKey'),
+  mailKey: logicalIdOf(devT, 'AWS::KMS::Key', 'MailKey'),
   ruleSet: onlyLogicalId(devT, 'AWS::SES::ReceiptRuleSet'),
   createTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'CreateTopic'),
   updateTopic: logicalIdOf(devT, 'AWS::SNS::Topic', 'UpdateTopic'),
@@ -53,13 +54,14 @@ describe('mail intake (SES)', () => {
     devT.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'invite-router-dev-rules' });
   });
 
-  test('the rule takes mail for the configured recipients, scans it and stores it under the prefix', () => {
+  test('the rule takes mail for the configured recipients over TLS only, scans it and stores it under the prefix', () => {
     prodT.hasResourceProperties('AWS::SES::ReceiptRule', {
       RuleSetName: ref(onlyLogicalId(prodT, 'AWS::SES::ReceiptRuleSet')),
       Rule: {
         Name: 'invite-router-prod-intake',
         Enabled: true,
         ScanEnabled: true,
+        TlsPolicy: 'Require',
         Recipients: ['create@invites.example.org', 'cancel@invites.example.org'],
         Actions: [
           { S3Action: { BucketName: ref(logicalIdOf(prodT, 'AWS::S3::Bucket', 'MailBucket')), ObjectKeyPrefix: 'incoming/' } },
@@ -132,7 +134,12 @@ describe('storage (raw-mail bucket)', () => {
     devT.hasResourceProperties('AWS::S3::Bucket', {
       BucketName: mailBucketName('dev'),
       BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: { SSEAlgorithm: 'aws:kms', KMSMasterKeyID: getAtt(ids.mailKey) },
+            BucketKeyEnabled: true,
+          },
+        ],
       },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -143,6 +150,37 @@ describe('storage (raw-mail bucket)', () => {
       VersioningConfiguration: { Status: 'Enabled' },
       LoggingConfiguration: { DestinationBucketName: ref(ids.accessLogBucket), LogFilePrefix: 'mail-bucket/' },
     });
+  });
+
+  test('raw mail is encrypted with a rotating key of ours that only the intake rule of SES may encrypt with', () => {
+    const key = devT.findResources('AWS::KMS::Key')[ids.mailKey];
+    assert.equal(key.Properties.EnableKeyRotation, true);
+    const ses = key.Properties.KeyPolicy.Statement.filter(
+      (statement: { Principal?: { Service?: string } }) => statement.Principal?.Service === 'ses.amazonaws.com',
+    );
+    assert.deepEqual(ses, [
+      {
+        Sid: 'AllowSesReceiptRuleToEncryptMail',
+        Effect: 'Allow',
+        Principal: { Service: 'ses.amazonaws.com' },
+        Action: ['kms:GenerateDataKey*', 'kms:Encrypt'],
+        Resource: '*',
+        Condition: {
+          StringEquals: {
+            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+            'aws:SourceArn': join(
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              ':ses:',
+              { Ref: 'AWS::Region' },
+              ':',
+              { Ref: 'AWS::AccountId' },
+              ':receipt-rule-set/invite-router-dev-rules:receipt-rule/invite-router-dev-intake',
+            ),
+          },
+        },
+      },
+    ]);
   });
 
   test('every bucket denies requests without TLS', () => {
@@ -371,7 +409,9 @@ describe('topics and ledger', () => {
   test('every topic policy denies publishing without TLS', () => {
     const policies = Object.values(devT.findResources('AWS::SNS::TopicPolicy'));
     const covered = policies.flatMap((policy) => {
-      const deny = policy.Properties.PolicyDocument.Statement.find((s: { Effect: string }) => s.Effect === 'Deny');
+      const deny = policy.Properties.PolicyDocument.Statement.find(
+        (s: { Effect: string; Condition?: { Bool?: unknown } }) => s.Effect === 'Deny' && s.Condition?.Bool,
+      );
       assert.deepEqual(deny.Condition, { Bool: { 'aws:SecureTransport': 'false' } });
       assert.equal(deny.Principal, '*');
       assert.equal(deny.Action, 'sns:Publish');
@@ -384,7 +424,7 @@ describe('topics and ledger', () => {
     );
   });
 
-  test('CloudWatch may use the topic key, so alarms reach the encrypted alarm topic', () => {
+  test("CloudWatch may use the topic key for this account's alarms, so they reach the encrypted alarm topic", () => {
     devT.hasResourceProperties('AWS::KMS::Key', {
       KeyPolicy: {
         Statement: Match.arrayWith([
@@ -394,10 +434,35 @@ describe('topics and ledger', () => {
             Effect: 'Allow',
             Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
             Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
           }),
         ]),
       },
     });
+  });
+
+  test('nobody but the router role may publish to the event topics; the alarm topic is left to CloudWatch', () => {
+    const policies = Object.values(devT.findResources('AWS::SNS::TopicPolicy'));
+    const guarded = policies.flatMap((policy) => {
+      const onlyRouter = policy.Properties.PolicyDocument.Statement.filter(
+        (s: { Sid?: string }) => s.Sid === 'OnlyTheRouterPublishes',
+      );
+      if (onlyRouter.length === 0) {
+        return [];
+      }
+      assert.deepEqual(onlyRouter, [
+        {
+          Sid: 'OnlyTheRouterPublishes',
+          Effect: 'Deny',
+          Principal: { AWS: '*' },
+          Action: 'sns:Publish',
+          Resource: policy.Properties.Topics[0],
+          Condition: { ArnNotEquals: { 'aws:PrincipalArn': getAtt(ids.role) } },
+        },
+      ]);
+      return policy.Properties.Topics.map((t: { Ref: string }) => t.Ref);
+    });
+    assert.deepEqual(guarded.sort(), [ids.createTopic, ids.updateTopic, ids.cancelTopic, ids.rejectedTopic].sort());
   });
 
   test('the ledger: uid + recurrence_id strings, on demand, PITR, encrypted', () => {
@@ -439,6 +504,13 @@ describe('least privilege', () => {
         Resource: join(getAtt(ids.mailBucket), '/incoming/*'),
       },
       {
+        Sid: 'DecryptRawMailThroughS3',
+        Effect: 'Allow',
+        Action: 'kms:Decrypt',
+        Resource: getAtt(ids.mailKey),
+        Condition: { StringEquals: { 'kms:ViaService': join('s3.', { Ref: 'AWS::Region' }, '.amazonaws.com') } },
+      },
+      {
         Sid: 'TellMissingMailFromRefusedRead',
         Effect: 'Allow',
         Action: 's3:ListBucket',
@@ -449,7 +521,6 @@ describe('least privilege', () => {
         Effect: 'Allow',
         Action: [
           'dynamodb:GetItem',
-          'dynamodb:Query',
           'dynamodb:PutItem',
           'dynamodb:UpdateItem',
           'dynamodb:ConditionCheckItem',
