@@ -145,6 +145,10 @@ fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
     let (_, update) = &published[1];
     assert_eq!(update["attributes"]["route"], "update");
     assert_eq!(update["attributes"]["method"], "REQUEST");
+    assert_eq!(
+        update["attributes"]["uid"],
+        update["message"]["event"]["uid"]
+    );
     assert_eq!(update["message"]["event"]["start"], "2026-12-03T09:00:00Z");
     assert_eq!(
         update["message"]["event"]["conference_url"],

@@ -82,6 +82,7 @@ async fn an_invites_life_through_s3_notifications_and_the_handler() {
     assert_eq!(create.body["event"]["uid"], UID);
     assert_eq!(create.attributes["route"], "create");
     assert_eq!(create.attributes["method"], "REQUEST");
+    assert_eq!(create.attributes["uid"], UID);
     let update = &published[&Topic::Update][0];
     assert_eq!(update.body["event"]["start"], "2026-12-03T09:00:00Z");
     assert_eq!(update.attributes["route"], "update");

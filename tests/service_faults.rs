@@ -184,6 +184,7 @@ async fn a_clean_life_cycle_routes_every_email() {
     let attributes = &published[1].attributes;
     assert!(attributes.contains(&("route".into(), "update".into())));
     assert!(attributes.contains(&("method".into(), "REQUEST".into())));
+    assert!(attributes.iter().any(|(name, _)| name == "uid"));
     let rejected: Value = serde_json::from_str(&published[2].body).unwrap();
     assert_eq!(rejected["sender"], MALLORY);
     assert_eq!(rejected["reason"], "sender_not_organizer");

@@ -174,12 +174,34 @@ pub fn event_message(
     }
 }
 
-/// SNS message attributes of an event message, for subscription filter policies.
-pub fn event_attributes(route: Route, method: &Method) -> Vec<(String, String)> {
-    vec![
+/// SNS message attributes of an event message, for subscription filter policies: `route`,
+/// `method`, and `uid` so that a subscriber can follow one event. The UID is left out when SNS
+/// would refuse it as an attribute value (characters outside XML's, or over its size): the message
+/// itself must still go out, and it carries the UID in its body.
+pub fn event_attributes(route: Route, method: &Method, uid: &str) -> Vec<(String, String)> {
+    let mut attributes = vec![
         ("route".to_owned(), route.as_str().to_owned()),
         ("method".to_owned(), method.as_str().to_owned()),
-    ]
+    ];
+    if is_sns_attribute_value(uid) {
+        attributes.push(("uid".to_owned(), uid.to_owned()));
+    }
+    attributes
+}
+
+/// The longest UID sent as an attribute; UIDs are at most `check::MAX_UID_BYTES` (2 KiB) anyway,
+/// and the envelope reserve of a published message counts on no more.
+const MAX_UID_ATTRIBUTE_BYTES: usize = 2048;
+
+/// Whether SNS accepts `value` as a String attribute: non-empty, and only the characters XML
+/// allows (tab, line feed, carriage return, U+0020-U+D7FF, U+E000-U+FFFD, U+10000 and up).
+fn is_sns_attribute_value(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= MAX_UID_ATTRIBUTE_BYTES
+        && value.chars().all(|c| {
+            matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+                || c >= '\u{10000}'
+        })
 }
 
 /// The message telling `sender` why their email was refused, in the language their mail asked
@@ -265,6 +287,36 @@ fn truncate_at_char_boundary(text: &mut String, max_bytes: usize) {
 mod tests {
     use super::*;
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn event_attributes_carry_the_uid_when_sns_can_take_it() {
+        let names = |uid: &str| -> Vec<String> {
+            event_attributes(Route::Update, &Method::Request, uid)
+                .into_iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect()
+        };
+        assert_eq!(
+            names("040000008200E00074C5B7101A82E008@outlook.com"),
+            [
+                "route=update",
+                "method=REQUEST",
+                "uid=040000008200E00074C5B7101A82E008@outlook.com"
+            ]
+        );
+        assert_eq!(
+            names("Ünïcödé 会議 𠮷"),
+            ["route=update", "method=REQUEST", "uid=Ünïcödé 会議 𠮷"]
+        );
+        // A control character or an over-long UID would make SNS refuse the whole publish.
+        for refused in ["", "uid\u{1}x", "uid\u{FFFE}", &"u".repeat(2049)] {
+            assert_eq!(
+                names(refused),
+                ["route=update", "method=REQUEST"],
+                "{refused:?}"
+            );
+        }
+    }
 
     fn component(sequence: u32) -> EventComponent {
         EventComponent {
@@ -413,7 +465,9 @@ mod tests {
         let message = event_message(Route::Create, &key, &Method::Request, &event, source);
         let body = serde_json::to_string(&message).unwrap();
         assert!(body.len() <= MAX_PUBLISHED_MESSAGE_BYTES, "{}", body.len());
-        let attributes = event_attributes(Route::Create, &Method::Request);
+        // The largest UID attribute there is still fits beside the largest body.
+        let attributes = event_attributes(Route::Create, &Method::Request, &"u".repeat(2048));
+        assert_eq!(attributes.len(), 3);
         assert!(sns_size(&body, &attributes) <= SNS_MAX_BYTES);
         let location = message.event.location.unwrap();
         assert!(location.ends_with('…'));

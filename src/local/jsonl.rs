@@ -11,7 +11,7 @@ use crate::core::model::Topic;
 use crate::ports::{PortError, Publisher};
 
 /// Appends each published message to `DIR/<topic>.jsonl`, one JSON line:
-/// `{"topic": ..., "attributes": {"route": ..., "method": ...}, "message": <the body>}`.
+/// `{"topic": ..., "attributes": {"route": ..., "method": ..., "uid": ...}, "message": <the body>}`.
 ///
 /// Deduplicates by the body's `dedupe_id`, as an SNS FIFO topic does, through the state
 /// database (table `published`, beside the ledger): the id is recorded and the line appended in

@@ -466,7 +466,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                         topic,
                         body: encode(&message)?,
                         dedupe_id: message.dedupe_id,
-                        attributes: event_attributes(transition.route, method),
+                        attributes: event_attributes(transition.route, method, &transition.key.uid),
                     })
                 }
                 None => None,

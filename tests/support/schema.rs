@@ -1,4 +1,7 @@
-//! Every published message is checked against the JSON Schemas in `schemas/`.
+//! Every published message is checked against the JSON Schemas in `schemas/`, made strict: the
+//! published schemas let subscribers ignore unknown properties (schemas/README.md), but what we
+//! publish must have no property the schema does not describe, so that serde and the schema
+//! cannot drift apart silently.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -7,15 +10,40 @@ use invite_router::core::model::Topic;
 use jsonschema::Validator;
 use serde_json::Value;
 
-fn load(name: &str) -> Validator {
+/// The published schema `name`, as subscribers read it.
+pub fn published(name: &str) -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("schemas")
         .join(name);
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::validator_for(&schema)
-        .unwrap_or_else(|error| panic!("{} is not a valid schema: {error}", path.display()))
+    serde_json::from_str(&text).expect("schema is JSON")
+}
+
+/// `schema` with `additionalProperties: false` on every object schema that lists properties.
+pub fn strict(mut schema: Value) -> Value {
+    fn tighten(value: &mut Value) {
+        match value {
+            Value::Object(map) => {
+                if map.contains_key("properties") && !map.contains_key("additionalProperties") {
+                    map.insert("additionalProperties".into(), Value::Bool(false));
+                }
+                map.values_mut().for_each(tighten);
+            }
+            Value::Array(items) => items.iter_mut().for_each(tighten),
+            _ => {}
+        }
+    }
+    tighten(&mut schema);
+    schema
+}
+
+pub fn validator(schema: &Value) -> Validator {
+    jsonschema::validator_for(schema).unwrap_or_else(|error| panic!("not a valid schema: {error}"))
+}
+
+fn load(name: &str) -> Validator {
+    validator(&strict(published(name)))
 }
 
 fn event_validator() -> &'static Validator {
