@@ -300,6 +300,24 @@ async fn the_lambda_binary_serves_sqs_batches_through_the_runtime_api() {
         "no record span with its fields in:\n{}",
         logs.join("\n")
     );
+    // lambda_runtime's invocation span reaches every line: find a request's logs by its id.
+    for (request_id, invite) in [
+        ("request-1", "inbox/invite.eml"),
+        ("request-2", "inbox/reschedule.eml"),
+    ] {
+        let lines: Vec<&Value> = records
+            .iter()
+            .filter(|line| line["span"]["s3_key"] == invite)
+            .collect();
+        assert!(!lines.is_empty(), "no record lines for {invite}");
+        for line in lines {
+            assert_eq!(line["spans"][0]["requestId"], request_id, "{line}");
+            assert_eq!(
+                line["spans"][0]["xrayTraceId"], "Root=1-5759e988-bd862e3fe1be46a994272793",
+                "{line}"
+            );
+        }
+    }
     assert!(
         records
             .iter()

@@ -11,6 +11,10 @@ export type Stage = (typeof STAGES)[number];
 export const DELEGATIONS = ['same-domain', 'listed', 'off'] as const;
 export type Delegation = (typeof DELEGATIONS)[number];
 
+/** Lambda's application log levels (ApplicationLogLevel). */
+export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export interface InviteRouterConfig {
   /** dev, stg or prod: names the stack and decides whether data survives `cdk destroy`. */
   readonly stage: Stage;
@@ -59,8 +63,15 @@ export interface InviteRouterConfig {
   readonly delegation: Delegation;
   /** With delegation "listed": `organizer=delegate` pairs (DELEGATES). */
   readonly delegates: string[];
-  /** RUST_LOG filter for the function's tracing subscriber. */
-  readonly rustLog: string;
+  /**
+   * Lambda's application log level for both functions (AWS_LAMBDA_LOG_LEVEL, which the Rust side
+   * reads when RUST_LOG is unset).
+   */
+  readonly logLevel: LogLevel;
+  /** RUST_LOG directives, finer than logLevel (per module); unset by default. */
+  readonly rustLog?: string;
+  /** X-Ray active tracing for both functions. */
+  readonly tracing: boolean;
   /** Alarm when the oldest intake message is older than this. */
   readonly oldestMessageAlarmSeconds: number;
   /** Optional address subscribed to the alarm topic. */
@@ -208,7 +219,9 @@ export function readConfig(
     requireAuthentication: field.boolean('requireAuthentication', true),
     delegation: delegation ?? 'same-domain',
     delegates,
-    rustLog: field.string('rustLog', 'info'),
+    logLevel: logLevelOf(field.string('logLevel', 'INFO'), problems),
+    rustLog: field.optionalString('rustLog'),
+    tracing: field.boolean('tracing', false),
     oldestMessageAlarmSeconds: field.integer('oldestMessageAlarmSeconds', 900, 60, 1209600),
     alarmEmail,
   };
@@ -220,6 +233,15 @@ export function readConfig(
     throw new ConfigError(problems);
   }
   return config;
+}
+
+function logLevelOf(raw: string, problems: string[]): LogLevel {
+  const level = raw.toUpperCase();
+  if ((LOG_LEVELS as readonly string[]).includes(level)) {
+    return level as LogLevel;
+  }
+  problems.push(`logLevel: must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return 'INFO';
 }
 
 /**

@@ -309,6 +309,8 @@ export class InviteRouterStack extends Stack {
       memorySize: config.functionMemoryMb,
       reservedConcurrentExecutions: config.reservedConcurrency,
       removalPolicy: dataRemovalPolicy,
+      logLevel: config.logLevel as lambda.ApplicationLogLevel,
+      tracing: config.tracing,
       environment: {
         CREATE_TOPIC_ARN: this.topics.create.topicArn,
         UPDATE_TOPIC_ARN: this.topics.update.topicArn,
@@ -326,7 +328,7 @@ export class InviteRouterStack extends Stack {
         // Our own reply address is never answered either.
         REPLY_FROM: config.replyFrom,
         NOTIFY_ON_SUCCESS: String(config.notifyOnSuccess),
-        RUST_LOG: config.rustLog,
+        ...(config.rustLog !== undefined ? { RUST_LOG: config.rustLog } : {}),
       },
     });
     this.intakeFunction = intake.function;

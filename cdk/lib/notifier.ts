@@ -84,12 +84,14 @@ export class Notifier extends Construct {
       timeout: Duration.seconds(30),
       memorySize: 128,
       removalPolicy: props.removalPolicy,
+      logLevel: config.logLevel as lambda.ApplicationLogLevel,
+      tracing: config.tracing,
       environment: {
         REPLY_TABLE: this.replyTable.tableName,
         REPLY_FROM: config.replyFrom,
         REPLY_RATE_LIMIT: String(config.replyRateLimit),
         ...(config.replyConfigurationSet ? { REPLY_CONFIGURATION_SET: config.replyConfigurationSet } : {}),
-        RUST_LOG: config.rustLog,
+        ...(config.rustLog !== undefined ? { RUST_LOG: config.rustLog } : {}),
       },
     });
     this.function = notifier.function;

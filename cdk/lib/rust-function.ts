@@ -4,7 +4,7 @@
  * own role with no managed policy (AWSLambdaBasicExecutionRole may write to any log group in the
  * account) whose first statement lets it write to that log group only.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -21,6 +21,10 @@ export interface RustFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   readonly environment: Record<string, string>;
   readonly removalPolicy: RemovalPolicy;
+  /** Lambda's application log level; the Rust side reads it as AWS_LAMBDA_LOG_LEVEL. */
+  readonly logLevel: lambda.ApplicationLogLevel;
+  /** X-Ray active tracing (CDK then grants xray:PutTraceSegments and PutTelemetryRecords). */
+  readonly tracing: boolean;
 }
 
 export interface RustFunction {
@@ -50,8 +54,21 @@ export function rustFunction(scope: Construct, props: RustFunctionProps): RustFu
     reservedConcurrentExecutions: props.reservedConcurrentExecutions,
     logGroup,
     loggingFormat: lambda.LoggingFormat.JSON,
+    applicationLogLevelV2: props.logLevel,
+    // START/END/REPORT lines (duration, memory) stay: the dashboard and runbook read them.
+    systemLogLevelV2: lambda.SystemLogLevel.INFO,
+    tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
     environment: props.environment,
   });
+  if (props.tracing) {
+    // X-Ray's write actions take no resource narrower than "*" (the service has no resource ARNs).
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'xray:PutTraceSegments and xray:PutTelemetryRecords accept only Resource "*"; they are ' +
+        'granted only with -c tracing=true.',
+    });
+  }
   // logGroupArn is ".../log-group:NAME:*", which covers the streams Lambda creates in it.
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({

@@ -45,7 +45,9 @@ describe('readConfig', () => {
       requireAuthentication: true,
       delegation: 'same-domain',
       delegates: [],
-      rustLog: 'info',
+      logLevel: 'INFO',
+      rustLog: undefined,
+      tracing: false,
       oldestMessageAlarmSeconds: 900,
       alarmEmail: undefined,
     });

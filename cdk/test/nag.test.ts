@@ -58,6 +58,8 @@ describe('cdk-nag AwsSolutionsChecks', () => {
       replyConfigurationSet: 'replies',
       mailPrefix: 'raw/',
       alarmEmail: 'oncall@example.org',
+      tracing: 'true',
+      logLevel: 'WARN',
     },
   ]) {
     test(`no unacknowledged finding, errors or warnings (${JSON.stringify(context)})`, () => {

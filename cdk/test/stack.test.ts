@@ -319,7 +319,6 @@ describe('the function', () => {
       DROPBOX_ADDRESSES: 'create@example.com',
       REPLY_FROM: 'invite-router@example.com',
       NOTIFY_ON_SUCCESS: 'false',
-      RUST_LOG: 'info',
     });
   });
 
@@ -358,6 +357,46 @@ describe('the function', () => {
         }),
       },
     });
+  });
+
+  test("both functions log at Lambda's application level (INFO by default), RUST_LOG only when given", () => {
+    const levels = (template: typeof devT) =>
+      Object.values(template.findResources('AWS::Lambda::Function')).map((fn) => [
+        fn.Properties.LoggingConfig,
+        fn.Properties.Environment.Variables.RUST_LOG,
+        fn.Properties.TracingConfig,
+      ]);
+    for (const [logging, rustLog, tracing] of levels(devT)) {
+      assert.equal(logging.ApplicationLogLevel, 'INFO');
+      assert.equal(logging.SystemLogLevel, 'INFO');
+      assert.equal(logging.LogFormat, 'JSON');
+      assert.equal(rustLog, undefined);
+      assert.equal(tracing, undefined, 'no X-Ray unless asked for');
+    }
+    const debug = levels(synth({ logLevel: 'debug' }).template);
+    assert.equal(debug.length, 2);
+    for (const [logging] of debug) {
+      assert.equal(logging.ApplicationLogLevel, 'DEBUG');
+    }
+    assert.throws(() => synth({ logLevel: 'LOUD' }), /logLevel: must be one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL/);
+  });
+
+  test('X-Ray active tracing from context, on both functions, with only the X-Ray grant on "*"', () => {
+    const traced = synth({ tracing: 'true' }).template;
+    const functions = Object.values(traced.findResources('AWS::Lambda::Function'));
+    assert.equal(functions.length, 2);
+    for (const fn of functions) {
+      assert.deepEqual(fn.Properties.TracingConfig, { Mode: 'Active' });
+    }
+    for (const policy of Object.values(traced.findResources('AWS::IAM::Policy'))) {
+      const wildcard = policy.Properties.PolicyDocument.Statement.filter(
+        (statement: { Resource: unknown }) => statement.Resource === '*',
+      );
+      assert.deepEqual(
+        wildcard.map((statement: { Action: unknown }) => statement.Action),
+        [['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
+      );
+    }
   });
 
   test('reserved and poller concurrency are unset by default and set from context', () => {
@@ -741,7 +780,6 @@ describe('the notifier', () => {
           REPLY_TABLE: ref(ids.replyTable),
           REPLY_FROM: 'invite-router@example.com',
           REPLY_RATE_LIMIT: '10',
-          RUST_LOG: 'info',
         },
       },
     });

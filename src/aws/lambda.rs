@@ -88,18 +88,49 @@ pub fn batch_response(reports: &[RecordReport]) -> Result<SqsBatchResponse, Unna
     Ok(response)
 }
 
-/// JSON logs, one object per line, with the record span's fields (message id, S3 key, UID,
-/// method, route) on every event inside it. Level from `RUST_LOG`, `info` by default.
+/// JSON logs, one object per line. Inside an invocation every line lists its spans under
+/// `spans`: first lambda_runtime's `Lambda runtime invoke` span with `requestId` and
+/// `xrayTraceId` (so a request's lines are found by its id: `spans.0.requestId` in Logs
+/// Insights), then the record span (message id, S3 key, UID, method, route), which is also under
+/// `span`. The level comes from [`log_filter`].
 pub fn init_json_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let filter = log_filter(
+        std::env::var("RUST_LOG").ok().as_deref(),
+        std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
+    );
     let _ = json_logs(std::io::stdout)
         .with_env_filter(filter)
         .try_init();
 }
 
+/// `RUST_LOG` when it is set and parses (its per-module directives are the finer tool); else
+/// Lambda's own `AWS_LAMBDA_LOG_LEVEL`, which the function's logging configuration sets
+/// (`FATAL` read as `error`, the most tracing has); else `info`.
+pub fn log_filter(
+    rust_log: Option<&str>,
+    lambda_level: Option<&str>,
+) -> tracing_subscriber::EnvFilter {
+    if let Some(filter) = rust_log
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())
+    {
+        return filter;
+    }
+    let level = match lambda_level
+        .map(|level| level.trim().to_ascii_uppercase())
+        .as_deref()
+    {
+        Some("TRACE") => "trace",
+        Some("DEBUG") => "debug",
+        Some("WARN") => "warn",
+        Some("ERROR" | "FATAL") => "error",
+        _ => "info",
+    };
+    tracing_subscriber::EnvFilter::new(level)
+}
+
 /// The log format: an event's fields under `fields` (the CDK app's metric filters read
-/// `$.fields.event`), its record span's under `span`.
+/// `$.fields.event`), its innermost span under `span`, every span it is in under `spans`.
 fn json_logs<W>(
     writer: W,
 ) -> tracing_subscriber::fmt::SubscriberBuilder<
@@ -114,7 +145,7 @@ where
     tracing_subscriber::fmt()
         .json()
         .with_current_span(true)
-        .with_span_list(false)
+        .with_span_list(true)
         .with_target(false)
         .with_writer(writer)
 }
@@ -154,5 +185,46 @@ mod tests {
         let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
         assert_eq!(line["fields"]["event"], "outbox_set_aside", "{text}");
         assert_eq!(line["level"], "ERROR");
+    }
+
+    #[test]
+    fn every_line_of_an_invocation_carries_its_request_and_trace_ids() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = json_logs(move || writer.clone()).finish();
+        tracing::subscriber::with_default(subscriber, || {
+            // lambda_runtime's span, as its TracingLayer opens it for each invocation.
+            let invocation = tracing::info_span!(
+                "Lambda runtime invoke",
+                requestId = "8f5a",
+                xrayTraceId = "Root=1-5759e988-bd862e3fe1be46a994272793"
+            );
+            let _invocation = invocation.enter();
+            let record = tracing::info_span!("record", uid = "u1");
+            let _record = record.enter();
+            tracing::info!(event = "published", "published");
+        });
+        let text = String::from_utf8(captured.0.lock().expect("not poisoned").clone()).unwrap();
+        let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+        assert_eq!(line["spans"][0]["requestId"], "8f5a", "{text}");
+        assert_eq!(
+            line["spans"][0]["xrayTraceId"],
+            "Root=1-5759e988-bd862e3fe1be46a994272793"
+        );
+        assert_eq!(line["span"]["uid"], "u1");
+    }
+
+    #[test]
+    fn the_level_comes_from_rust_log_then_lambda_then_info() {
+        let shown = |rust_log, lambda_level| log_filter(rust_log, lambda_level).to_string();
+        assert_eq!(
+            shown(Some("invite_router=debug"), Some("ERROR")),
+            "invite_router=debug"
+        );
+        assert_eq!(shown(None, Some("DEBUG")), "debug");
+        assert_eq!(shown(Some(""), Some("warn")), "warn");
+        assert_eq!(shown(None, Some("FATAL")), "error");
+        assert_eq!(shown(None, Some("nonsense")), "info");
+        assert_eq!(shown(None, None), "info");
     }
 }
