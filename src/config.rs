@@ -26,6 +26,8 @@ pub const DROPBOX_ADDRESSES: &str = "DROPBOX_ADDRESSES";
 pub const REPLY_FROM: &str = "REPLY_FROM";
 pub const REPLY_RATE_LIMIT: &str = "REPLY_RATE_LIMIT";
 pub const NOTIFY_ON_SUCCESS: &str = "NOTIFY_ON_SUCCESS";
+pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
+pub const STAGE: &str = "STAGE";
 
 /// Where `invite-router process` sends replies from when `REPLY_FROM` is not set.
 pub const DEFAULT_LOCAL_REPLY_FROM: &str = "invite-router@localhost";
@@ -59,6 +61,38 @@ pub struct Config {
     /// `NOTIFY_ON_SUCCESS`: also confirm accepted invitations to their organizer.
     pub notify_on_success: bool,
     pub batch_concurrency: usize,
+    pub metrics: MetricsSettings,
+}
+
+/// Where both functions file their CloudWatch metrics (EMF): `METRICS_NAMESPACE` (default
+/// `InviteRouter`) and the `Stage` dimension, `STAGE` (default `default`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsSettings {
+    pub namespace: String,
+    pub stage: String,
+}
+
+impl MetricsSettings {
+    fn read(reader: &mut Reader<'_>) -> MetricsSettings {
+        let name = |text: &str| {
+            let text = text.trim();
+            (!text.is_empty() && text.len() <= 255).then(|| text.to_owned())
+        };
+        MetricsSettings {
+            namespace: reader.optional(
+                METRICS_NAMESPACE,
+                "InviteRouter".to_owned(),
+                "a CloudWatch namespace (1 to 255 characters)",
+                name,
+            ),
+            stage: reader.optional(
+                STAGE,
+                "default".to_owned(),
+                "a stage name (1 to 255 characters)",
+                name,
+            ),
+        }
+    }
 }
 
 /// One bad variable.
@@ -212,6 +246,7 @@ impl Config {
             "a positive integer",
             positive_integer,
         );
+        let metrics = MetricsSettings::read(&mut reader);
         reader.finish(Config {
             topics,
             ledger_table,
@@ -220,6 +255,7 @@ impl Config {
             policy: core.policy,
             notify_on_success: core.notify_on_success,
             batch_concurrency,
+            metrics,
         })
     }
 }
@@ -237,6 +273,7 @@ pub struct NotifierConfig {
     pub rate_limit: u32,
     pub configuration_set: Option<String>,
     pub batch_concurrency: usize,
+    pub metrics: MetricsSettings,
 }
 
 impl NotifierConfig {
@@ -272,12 +309,14 @@ impl NotifierConfig {
             "a positive integer",
             positive_integer,
         );
+        let metrics = MetricsSettings::read(&mut reader);
         reader.finish(NotifierConfig {
             reply_table,
             reply_from: reply_from.to_lowercase(),
             rate_limit,
             configuration_set,
             batch_concurrency,
+            metrics,
         })
     }
 }
@@ -427,6 +466,55 @@ mod tests {
         (LEDGER_TABLE, "ledger"),
         (QUEUE_URL, "https://sqs.us-east-1.amazonaws.com/1/inbound"),
     ];
+
+    #[test]
+    fn metrics_are_filed_under_the_namespace_and_stage_given() {
+        let base = [
+            (
+                "CREATE_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:create",
+            ),
+            (
+                "UPDATE_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:update",
+            ),
+            (
+                "CANCEL_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:cancel",
+            ),
+            (
+                "REJECTED_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:rejected",
+            ),
+            ("LEDGER_TABLE", "ledger"),
+            (
+                "QUEUE_URL",
+                "https://sqs.us-east-1.amazonaws.com/123456789012/intake",
+            ),
+        ];
+        let read = |extra: &[(&str, &str)]| {
+            let env: std::collections::HashMap<String, String> = base
+                .iter()
+                .chain(extra)
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect();
+            Config::from_env(&|name| env.get(name).cloned())
+        };
+        let defaults = read(&[]).expect("valid").metrics;
+        assert_eq!(
+            (defaults.namespace.as_str(), defaults.stage.as_str()),
+            ("InviteRouter", "default")
+        );
+        let given = read(&[(METRICS_NAMESPACE, "InviteRouter/prod"), (STAGE, "prod")])
+            .expect("valid")
+            .metrics;
+        assert_eq!(
+            (given.namespace.as_str(), given.stage.as_str()),
+            ("InviteRouter/prod", "prod")
+        );
+        let error = read(&[(STAGE, &"s".repeat(256))]).expect_err("too long");
+        assert_eq!(error.names(), [STAGE]);
+    }
 
     #[test]
     fn a_complete_environment_reads_with_defaults() {

@@ -145,9 +145,13 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
     }
 
     /// The records of one SQS batch, concurrently (at most `concurrency` at once), each in its own
-    /// span. Returns the message ids to report in `batchItemFailures` (transient failures only).
-    pub async fn notify_batch(&self, records: &[BatchRecord], concurrency: usize) -> Vec<String> {
-        let failures: Vec<Option<String>> = stream::iter(records)
+    /// span. One report per record, in the batch's order.
+    pub async fn notify_batch(
+        &self,
+        records: &[BatchRecord],
+        concurrency: usize,
+    ) -> Vec<ReplyReport> {
+        stream::iter(records)
             .map(|record| {
                 let span = tracing::info_span!(
                     "reply",
@@ -156,6 +160,11 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
                     outcome = field::Empty,
                 );
                 async move {
+                    let mut report = ReplyReport {
+                        message_id: record.message_id.clone(),
+                        notified: None,
+                        failure: None,
+                    };
                     match self.notify(&record.body).await {
                         Ok(notified) => {
                             tracing::Span::current().record("outcome", notified.code());
@@ -165,24 +174,40 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
                                 }
                                 _ => tracing::info!(outcome = notified.code(), "handled"),
                             }
-                            None
+                            report.notified = Some(notified);
                         }
                         Err(error) if error.is_transient() => {
                             tracing::warn!(error = %error, "transient failure: left for retry");
-                            Some(record.message_id.clone())
+                            report.failure = Some(ErrorKind::Transient);
                         }
                         Err(error) => {
                             tracing::error!(error = %error, "permanent failure: dropped");
-                            None
+                            report.failure = Some(ErrorKind::Permanent);
                         }
                     }
+                    report
                 }
                 .instrument(span)
             })
             .buffered(concurrency.max(1))
             .collect()
-            .await;
-        failures.into_iter().flatten().collect()
+            .await
+    }
+}
+
+/// What happened to one record of a notifier batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyReport {
+    pub message_id: String,
+    /// What handling it did, when it was handled.
+    pub notified: Option<Notified>,
+    /// Why it was not: a transient failure leaves it for a retry, a permanent one drops it.
+    pub failure: Option<ErrorKind>,
+}
+
+impl ReplyReport {
+    pub fn must_retry(&self) -> bool {
+        self.failure == Some(ErrorKind::Transient)
     }
 }
 

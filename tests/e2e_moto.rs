@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use invite_router::aws::lambda::Handler;
+use invite_router::aws::metrics::Metrics;
 use invite_router::aws::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
 use invite_router::core::model::Topic;
 use invite_router::service::Service;
@@ -306,6 +307,7 @@ async fn a_mixed_batch_leaves_only_the_transient_failure_in_the_queue() {
         ),
         queue: SqsQueue::new(aws_sdk_sqs::Client::new(&world.sdk), &config.queue_url),
         concurrency: 8,
+        metrics: Metrics::to_stdout(&config.metrics.namespace, &config.metrics.stage),
     };
     let response = throttled.handle(event).await.unwrap();
     let failed: Vec<&str> = response

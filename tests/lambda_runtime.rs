@@ -325,6 +325,24 @@ async fn the_lambda_binary_serves_sqs_batches_through_the_runtime_api() {
         "a failed record must not claim a route:\n{}",
         logs.join("\n")
     );
+    // Its CloudWatch metrics (EMF) share stdout with the logs, one object per line.
+    let emf: Vec<Value> = logs
+        .iter()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| line.get("_aws").is_some())
+        .collect();
+    assert!(
+        emf.iter()
+            .any(|line| line["Route"] == "create" && line["Invites"] == 1.0),
+        "no EMF line counting the created invite in:\n{}",
+        logs.join("\n")
+    );
+    assert!(
+        emf.iter()
+            .any(|line| line["Kind"] == "transient" && line["RecordFailures"] == 1.0),
+        "no EMF line counting the failed record in:\n{}",
+        logs.join("\n")
+    );
     for line in &logs {
         assert!(
             !line.contains("Agenda: Q1 budget") && !line.contains("s3SchemaVersion"),

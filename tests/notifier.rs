@@ -11,8 +11,8 @@ use invite_router::core::model::{
 };
 use invite_router::core::reply::Reply;
 use invite_router::local::SqliteReplyLog;
-use invite_router::notifier::{Notified, Notifier};
-use invite_router::ports::{Classified, Mailer, PortError};
+use invite_router::notifier::{Notified, Notifier, ReplyReport};
+use invite_router::ports::{Classified, ErrorKind, Mailer, PortError};
 use invite_router::service::BatchRecord;
 
 /// Records what it sends; the next sends can be made to fail.
@@ -196,13 +196,26 @@ async fn a_batch_reports_only_transient_failures() {
             body,
         })
         .collect();
-    let failures = notifier.notify_batch(&records, 4).await;
+    let retried = |reports: Vec<ReplyReport>| -> Vec<String> {
+        reports
+            .into_iter()
+            .filter(ReplyReport::must_retry)
+            .map(|report| report.message_id)
+            .collect()
+    };
+    let first = notifier.notify_batch(&records, 4).await;
     assert_eq!(
-        failures,
-        vec!["m0".to_owned()],
+        first[1].failure,
+        Some(ErrorKind::Permanent),
         "the garbage record is dropped"
     );
-    assert!(notifier.notify_batch(&records, 4).await.is_empty());
+    assert_eq!(retried(first), vec!["m0".to_owned()]);
+    let second = notifier.notify_batch(&records, 4).await;
+    assert_eq!(
+        second[0].notified.as_ref().map(Notified::code),
+        Some("sent")
+    );
+    assert!(retried(second).is_empty());
     assert_eq!(mailer.sent().len(), 1);
 }
 

@@ -11,6 +11,9 @@ export type Stage = (typeof STAGES)[number];
 export const DELEGATIONS = ['same-domain', 'listed', 'off'] as const;
 export type Delegation = (typeof DELEGATIONS)[number];
 
+/** The CloudWatch namespace both functions file their EMF metrics under (dimension Stage). */
+export const METRICS_NAMESPACE = 'InviteRouter';
+
 /** Lambda's application log levels (ApplicationLogLevel). */
 export const LOG_LEVELS = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -20,7 +20,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { InviteRouterConfig } from './config';
+import { METRICS_NAMESPACE, type InviteRouterConfig } from './config';
 import { Notifier } from './notifier';
 import { rustFunction } from './rust-function';
 
@@ -328,6 +328,9 @@ export class InviteRouterStack extends Stack {
         // Our own reply address is never answered either.
         REPLY_FROM: config.replyFrom,
         NOTIFY_ON_SUCCESS: String(config.notifyOnSuccess),
+        // Both functions' EMF metrics: namespace InviteRouter, dimension Stage (docs/OPERATIONS.md).
+        METRICS_NAMESPACE: METRICS_NAMESPACE,
+        STAGE: config.stage,
         ...(config.rustLog !== undefined ? { RUST_LOG: config.rustLog } : {}),
       },
     });

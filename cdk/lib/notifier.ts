@@ -12,7 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import type { InviteRouterConfig } from './config';
+import { METRICS_NAMESPACE, type InviteRouterConfig } from './config';
 import { rustFunction } from './rust-function';
 
 /** What the Rust reply log (src/aws/reply_log.rs) calls: point reads, conditional puts inside
@@ -90,6 +90,8 @@ export class Notifier extends Construct {
         REPLY_TABLE: this.replyTable.tableName,
         REPLY_FROM: config.replyFrom,
         REPLY_RATE_LIMIT: String(config.replyRateLimit),
+        METRICS_NAMESPACE: METRICS_NAMESPACE,
+        STAGE: config.stage,
         ...(config.replyConfigurationSet ? { REPLY_CONFIGURATION_SET: config.replyConfigurationSet } : {}),
         ...(config.rustLog !== undefined ? { RUST_LOG: config.rustLog } : {}),
       },

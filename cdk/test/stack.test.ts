@@ -319,6 +319,8 @@ describe('the function', () => {
       DROPBOX_ADDRESSES: 'create@example.com',
       REPLY_FROM: 'invite-router@example.com',
       NOTIFY_ON_SUCCESS: 'false',
+      METRICS_NAMESPACE: 'InviteRouter',
+      STAGE: 'dev',
     });
   });
 
@@ -780,6 +782,8 @@ describe('the notifier', () => {
           REPLY_TABLE: ref(ids.replyTable),
           REPLY_FROM: 'invite-router@example.com',
           REPLY_RATE_LIMIT: '10',
+          METRICS_NAMESPACE: 'InviteRouter',
+          STAGE: 'dev',
         },
       },
     });

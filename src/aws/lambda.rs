@@ -4,6 +4,7 @@
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
+use super::metrics::Metrics;
 use super::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
 use crate::config::Config;
 use crate::ports::{Ledger, MailStore, Publisher, Queue};
@@ -18,12 +19,13 @@ pub struct UnnamedFailures {
     pub count: usize,
 }
 
-/// The service plus what the batch needs around it: the queue to delete from and the bound on
-/// concurrent records.
+/// The service plus what the batch needs around it: the queue to delete from, the bound on
+/// concurrent records, and where its metrics go.
 pub struct Handler<M, L, P, Q> {
     pub service: Service<M, L, P>,
     pub queue: Q,
     pub concurrency: usize,
+    pub metrics: Metrics,
 }
 
 pub type AwsHandler = Handler<S3MailStore, DynamoLedger, SnsPublisher, SqsQueue>;
@@ -40,6 +42,7 @@ impl AwsHandler {
                 .with_confirmations(config.notify_on_success),
             queue,
             concurrency: config.batch_concurrency,
+            metrics: Metrics::to_stdout(&config.metrics.namespace, &config.metrics.stage),
         }
     }
 }
@@ -54,6 +57,8 @@ impl<M: MailStore, L: Ledger, P: Publisher, Q: Queue> Handler<M, L, P, Q> {
             .service
             .process_batch(&self.queue, &records, self.concurrency)
             .await;
+        self.metrics
+            .intake_batch(&reports, chrono::Utc::now().timestamp_millis());
         batch_response(&reports)
     }
 }

@@ -5,6 +5,7 @@
 mod dynamodb;
 mod errors;
 pub mod lambda;
+pub mod metrics;
 pub mod notifier_lambda;
 mod reply_log;
 mod s3;

@@ -6,6 +6,7 @@ use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
 use super::lambda::{UnnamedFailures, batch_records};
+use super::metrics::Metrics;
 use super::{DynamoReplyLog, SesMailer};
 use crate::config::NotifierConfig;
 use crate::notifier::Notifier;
@@ -14,6 +15,7 @@ use crate::ports::{Mailer, ReplyLog};
 pub struct NotifierHandler<M, R> {
     pub notifier: Notifier<M, R>,
     pub concurrency: usize,
+    pub metrics: Metrics,
 }
 
 pub type AwsNotifierHandler = NotifierHandler<SesMailer, DynamoReplyLog>;
@@ -29,6 +31,7 @@ impl AwsNotifierHandler {
         NotifierHandler {
             notifier: Notifier::new(mailer, log, config.reply_from, config.rate_limit),
             concurrency: config.batch_concurrency,
+            metrics: Metrics::to_stdout(&config.metrics.namespace, &config.metrics.stage),
         }
     }
 }
@@ -42,14 +45,16 @@ impl<M: Mailer, R: ReplyLog> NotifierHandler<M, R> {
             .iter()
             .filter(|record| record.message_id.is_empty())
             .count();
-        let failures = self.notifier.notify_batch(&records, self.concurrency).await;
+        let reports = self.notifier.notify_batch(&records, self.concurrency).await;
+        self.metrics
+            .notifier_batch(&reports, chrono::Utc::now().timestamp_millis());
         let mut response = SqsBatchResponse::default();
         let mut unnamed_failures = 0;
-        for message_id in failures {
-            if message_id.is_empty() {
+        for report in reports.iter().filter(|report| report.must_retry()) {
+            if report.message_id.is_empty() {
                 unnamed_failures += 1;
             } else {
-                response.add_failure(message_id);
+                response.add_failure(report.message_id.clone());
             }
         }
         if unnamed_failures > 0 {

@@ -1,6 +1,8 @@
 //! One SQS batch: every record through the service concurrently, each in its own span, each
 //! deleted once handled, failures filed by their kind. The Lambda handler calls this.
 
+use std::time::{Duration, Instant};
+
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
@@ -30,6 +32,8 @@ pub struct RecordReport {
     pub transient_failure: Option<String>,
     /// The message was deleted through the Queue port.
     pub deleted: bool,
+    /// From the record's start to its delete (or to the failure that keeps it for a retry).
+    pub elapsed: Duration,
 }
 
 impl RecordReport {
@@ -80,12 +84,24 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     }
 
     async fn process_record<Q: Queue>(&self, queue: &Q, record: &BatchRecord) -> RecordReport {
+        let started = Instant::now();
+        let mut report = self.process_record_untimed(queue, record).await;
+        report.elapsed = started.elapsed();
+        report
+    }
+
+    async fn process_record_untimed<Q: Queue>(
+        &self,
+        queue: &Q,
+        record: &BatchRecord,
+    ) -> RecordReport {
         let mut report = RecordReport {
             message_id: record.message_id.clone(),
             outcomes: Vec::new(),
             permanent_failure: None,
             transient_failure: None,
             deleted: false,
+            elapsed: Duration::ZERO,
         };
         match intake::parse_record_body(&record.body) {
             Ok(sources) => {

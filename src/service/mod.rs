@@ -93,6 +93,8 @@ pub struct Outcome {
     pub published: Vec<Published>,
     /// Outbox entries the publisher refused for good, set aside in the ledger (their dedupe ids).
     pub set_aside: Vec<String>,
+    /// The size of the email as read (the store reads at most the size limit plus one byte).
+    pub email_bytes: usize,
 }
 
 impl Outcome {
@@ -112,6 +114,7 @@ impl Outcome {
             method: analysis.method().map(|method| method.to_string()),
             published: Vec::new(),
             set_aside: Vec::new(),
+            email_bytes: 0,
         }
     }
 }
@@ -179,9 +182,11 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     pub async fn process_source(&self, source: &MailSource) -> Result<Outcome, ServiceError> {
         let raw = self.store.fetch(source).await?;
         let analysis = (self.analyzer)(&raw);
+        let email_bytes = raw.len();
         // The analysis owns what it needs; the raw email (up to the size limit) can go now.
         drop(raw);
         let mut outcome = Outcome::new(source, &analysis);
+        outcome.email_bytes = email_bytes;
         record_identity_in_span(&outcome);
 
         let checked = match &analysis.verdict {
