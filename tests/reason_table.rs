@@ -111,3 +111,59 @@ fn the_table_reader_sees_every_row() {
     assert_eq!(rows.get("a"), Some(&true));
     assert_eq!(rows.get("c"), Some(&false));
 }
+
+/// The string literals of `export const NAME = [ ... ] as const;` in a TypeScript file.
+fn typescript_list(source: &str, name: &str) -> Vec<String> {
+    let start = source
+        .find(&format!("export const {name} = ["))
+        .unwrap_or_else(|| panic!("no list {name}"));
+    let end = start + source[start..].find("] as const").expect("list ends");
+    source[start..end]
+        .split('\'')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The CDK dashboard draws one line per route, reason, no-reply code and reply outcome: its lists
+/// (cdk/lib/monitoring.ts) must be exactly the codes the functions emit as metric dimensions.
+#[test]
+fn the_dashboard_lists_every_code_the_metrics_use() {
+    use invite_router::core::itip::answer::NoReply;
+    use invite_router::core::model::Route;
+    use invite_router::notifier::Notified;
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("cdk/lib/monitoring.ts");
+    let source = std::fs::read_to_string(&path).expect("monitoring.ts");
+    let sorted = |mut codes: Vec<String>| {
+        codes.sort();
+        codes
+    };
+    let codes = |list: &[&str]| sorted(list.iter().map(|code| (*code).to_owned()).collect());
+    assert_eq!(
+        sorted(typescript_list(&source, "ROUTES")),
+        codes(&Route::ALL.map(Route::as_str))
+    );
+    assert_eq!(
+        sorted(typescript_list(&source, "REASONS")),
+        codes(&Reason::ALL.map(Reason::code))
+    );
+    assert_eq!(
+        sorted(typescript_list(&source, "NO_REPLY_WHYS")),
+        codes(&NoReply::ALL.map(NoReply::code))
+    );
+    let outcomes = [
+        Notified::Sent {
+            to: String::new(),
+            message_id: String::new(),
+        },
+        Notified::AlreadySent,
+        Notified::RateLimited,
+        Notified::Undeliverable(String::new()),
+    ];
+    assert_eq!(
+        sorted(typescript_list(&source, "REPLY_OUTCOMES")),
+        codes(&outcomes.each_ref().map(Notified::code))
+    );
+}

@@ -67,6 +67,11 @@ export interface InviteRouterConfig {
   /** With delegation "listed": `organizer=delegate` pairs (DELEGATES). */
   readonly delegates: string[];
   /**
+   * IAM principal ARNs (roles of operators) that may publish to the event topics besides the
+   * function; everyone else is denied by the topic policies.
+   */
+  readonly extraPublisherArns: string[];
+  /**
    * Lambda's application log level for both functions (AWS_LAMBDA_LOG_LEVEL, which the Rust side
    * reads when RUST_LOG is unset).
    */
@@ -77,6 +82,8 @@ export interface InviteRouterConfig {
   readonly tracing: boolean;
   /** Alarm when the oldest intake message is older than this. */
   readonly oldestMessageAlarmSeconds: number;
+  /** Alarm when more emails than this fail authentication in 5 minutes (spoofing). */
+  readonly spoofingAlarmThreshold: number;
   /** Optional address subscribed to the alarm topic. */
   readonly alarmEmail?: string;
 }
@@ -167,6 +174,12 @@ export function readConfig(
     problems.push(`delegation: must be one of ${DELEGATIONS.join(', ')}, got "${delegationRaw}"`);
   }
   const delegates = field.list('delegates', []);
+  const extraPublisherArns = field.list('extraPublisherArns', []);
+  for (const arn of extraPublisherArns) {
+    if (!/^arn:aws[a-z-]*:iam::\d{12}:(role|user)\/.+$/.test(arn)) {
+      problems.push(`extraPublisherArns: "${arn}" is not an IAM role or user ARN`);
+    }
+  }
   for (const pair of delegates) {
     if (!/^[^@\s=;,]+@[^@\s=;,]+=[^@\s=;,]+@[^@\s=;,]+$/.test(pair)) {
       problems.push(`delegates: "${pair}" is not organizer@domain=delegate@domain`);
@@ -222,10 +235,12 @@ export function readConfig(
     requireAuthentication: field.boolean('requireAuthentication', true),
     delegation: delegation ?? 'same-domain',
     delegates,
+    extraPublisherArns,
     logLevel: logLevelOf(field.string('logLevel', 'INFO'), problems),
     rustLog: field.optionalString('rustLog'),
     tracing: field.boolean('tracing', false),
     oldestMessageAlarmSeconds: field.integer('oldestMessageAlarmSeconds', 900, 60, 1209600),
+    spoofingAlarmThreshold: field.integer('spoofingAlarmThreshold', 20, 1, 100000),
     alarmEmail,
   };
   if (config.maxCalendarBytes > config.maxEmailBytes) {

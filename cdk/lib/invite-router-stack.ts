@@ -21,6 +21,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE, type InviteRouterConfig } from './config';
+import { Monitoring } from './monitoring';
 import { Notifier } from './notifier';
 import { rustFunction } from './rust-function';
 
@@ -28,12 +29,6 @@ import { rustFunction } from './rust-function';
 export const LEDGER_PARTITION_KEY = 'uid';
 export const LEDGER_SORT_KEY = 'recurrence_id';
 
-/**
- * The DynamoDB calls the Rust ledger adapter makes: point reads, a query over one UID's
- * occurrences, and conditional writes. Nothing else (no scans, deletes or batch calls).
- * ConditionCheckItem: a commit also asserts that records it was judged against but does not
- * write (an occurrence's series) are unchanged, as ConditionCheck items of its TransactWriteItems.
- */
 /** The alarms that must fire on the first occurrence: one bad datapoint, no data is fine. */
 const ALARM_ON_ANY = {
   threshold: 0,
@@ -42,6 +37,12 @@ const ALARM_ON_ANY = {
   treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
 };
 
+/**
+ * The DynamoDB calls the Rust ledger adapter makes in the Lambda: point reads and conditional
+ * writes. Nothing else (no queries, scans, deletes or batch calls).
+ * ConditionCheckItem: a commit also asserts that records it was judged against but does not
+ * write (an occurrence's series) are unchanged, as ConditionCheck items of its TransactWriteItems.
+ */
 export const LEDGER_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -77,6 +78,7 @@ export class InviteRouterStack extends Stack {
   readonly ledgerTable: dynamodb.Table;
   readonly intakeFunction: lambda.Function;
   readonly notifier: Notifier;
+  readonly monitoring: Monitoring;
 
   constructor(scope: Construct, id: string, props: InviteRouterStackProps) {
     // Deleting the prod stack by mistake would orphan retained data and stop mail intake.
@@ -375,8 +377,10 @@ export class InviteRouterStack extends Stack {
         resources: EVENT_TOPICS.map((name) => this.topics[name].topicArn),
       }),
     );
-    // Subscribers act on these messages (a cancel removes a meeting): nobody but the router may
+    // Subscribers act on these messages (a cancel removes a meeting): nobody but the router (and
+    // the operator roles named in extraPublisherArns, for republishing a set-aside message) may
     // publish, not even an administrator of the account, whatever their identity policy says.
+    const publishers = [role.roleArn, ...config.extraPublisherArns];
     for (const name of EVENT_TOPICS) {
       this.topics[name].addToResourcePolicy(
         new iam.PolicyStatement({
@@ -385,7 +389,7 @@ export class InviteRouterStack extends Stack {
           principals: [new iam.AnyPrincipal()],
           actions: ['sns:Publish'],
           resources: [this.topics[name].topicArn],
-          conditions: { ArnNotEquals: { 'aws:PrincipalArn': role.roleArn } },
+          conditions: { ArnNotEquals: { 'aws:PrincipalArn': publishers.length === 1 ? publishers[0] : publishers } },
         }),
       );
     }
@@ -435,6 +439,17 @@ export class InviteRouterStack extends Stack {
     });
 
     // ---- Monitoring ---------------------------------------------------------------------------
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      stage: config.stage,
+      intakeFunction: this.intakeFunction,
+      notifierFunction: this.notifier.function,
+      intakeQueue: this.intakeQueue,
+      deadLetterQueue: this.deadLetterQueue,
+      notifierDeadLetterQueue: this.notifier.deadLetterQueue,
+      intakeLogGroup: logGroup,
+      notifierLogGroup: this.notifier.logGroup,
+      spoofingAlarmThreshold: config.spoofingAlarmThreshold,
+    });
     const alarmAction = new cloudwatchActions.SnsAction(this.alarmTopic);
     // The function logs `outbox_set_aside` (JSON, under `fields`) when SNS refuses a committed
     // message for good and the entry is moved aside in the ledger: counted here, alarmed below.
@@ -486,6 +501,7 @@ export class InviteRouterStack extends Stack {
         ...ALARM_ON_ANY,
       }),
       ...this.notifier.alarms,
+      this.monitoring.spoofingAlarm,
     ];
     for (const alarm of alarms) {
       alarm.addAlarmAction(alarmAction);

@@ -8,6 +8,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -40,6 +41,7 @@ export class Notifier extends Construct {
   readonly deadLetterQueue: sqs.Queue;
   readonly replyTable: dynamodb.Table;
   readonly function: lambda.Function;
+  readonly logGroup: logs.LogGroup;
   readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: NotifierProps) {
@@ -97,6 +99,7 @@ export class Notifier extends Construct {
       },
     });
     this.function = notifier.function;
+    this.logGroup = notifier.logGroup;
     const role = notifier.role;
     role.addToPrincipalPolicy(
       new iam.PolicyStatement({

@@ -45,10 +45,12 @@ describe('readConfig', () => {
       requireAuthentication: true,
       delegation: 'same-domain',
       delegates: [],
+      extraPublisherArns: [],
       logLevel: 'INFO',
       rustLog: undefined,
       tracing: false,
       oldestMessageAlarmSeconds: 900,
+      spoofingAlarmThreshold: 20,
       alarmEmail: undefined,
     });
   });

@@ -504,6 +504,21 @@ describe('topics and ledger', () => {
       return policy.Properties.Topics.map((t: { Ref: string }) => t.Ref);
     });
     assert.deepEqual(guarded.sort(), [ids.createTopic, ids.updateTopic, ids.cancelTopic, ids.rejectedTopic].sort());
+    // An operator role named in context may publish too (to republish a set-aside message).
+    const operator = 'arn:aws:iam::123456789012:role/invite-router-operator';
+    const withOperator = synth({ extraPublisherArns: operator }).template;
+    const statements = Object.values(withOperator.findResources('AWS::SNS::TopicPolicy')).flatMap(
+      (policy) => policy.Properties.PolicyDocument.Statement,
+    );
+    const conditions = statements
+      .filter((s: { Sid?: string }) => s.Sid === 'OnlyTheRouterPublishes')
+      .map((s: { Condition: unknown }) => s.Condition);
+    assert.equal(conditions.length, 4);
+    const role = getAtt(logicalIdOf(withOperator, 'AWS::IAM::Role', 'FunctionRole'));
+    for (const condition of conditions) {
+      assert.deepEqual(condition, { ArnNotEquals: { 'aws:PrincipalArn': [role, operator] } });
+    }
+    assert.throws(() => synth({ extraPublisherArns: 'someone' }), /extraPublisherArns: "someone" is not an IAM role or user ARN/);
   });
 
   test('the ledger: uid + recurrence_id strings, on demand, PITR, encrypted', () => {
@@ -604,12 +619,95 @@ describe('least privilege', () => {
 describe('monitoring', () => {
   const alarmTopicRef = [ref(ids.alarmTopic)];
 
-  test('seven alarms (five for intake, two for the notifier), each notifying the alarm topic on alarm and on recovery', () => {
-    devT.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+  test('eight alarms (five for intake, two for the notifier, spoofing), each notifying the alarm topic on alarm and on recovery', () => {
+    devT.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     for (const alarm of Object.values(devT.findResources('AWS::CloudWatch::Alarm'))) {
       assert.deepEqual(alarm.Properties.AlarmActions, alarmTopicRef);
       assert.deepEqual(alarm.Properties.OKActions, alarmTopicRef);
     }
+  });
+
+  test('a surge of sender_unauthenticated refusals (someone spoofing the drop box) alarms over the threshold', () => {
+    devT.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'InviteRouter',
+      MetricName: 'Refusals',
+      Dimensions: Match.arrayEquals([
+        { Name: 'Reason', Value: 'sender_unauthenticated' },
+        { Name: 'Stage', Value: 'dev' },
+      ]),
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 20,
+      ComparisonOperator: 'GreaterThanThreshold',
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
+    });
+    synth({ spoofingAlarmThreshold: '5' }).template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: 'Refusals',
+      Threshold: 5,
+    });
+  });
+
+  test('one dashboard: invites by route, refusals by reason, replies, p50/p99 time, both DLQs, both functions', () => {
+    const dashboards = Object.values(devT.findResources('AWS::CloudWatch::Dashboard'));
+    assert.equal(dashboards.length, 1);
+    assert.equal(dashboards[0].Properties.DashboardName, 'invite-router-dev');
+    // The body is a Fn::Join of strings and references: flatten it to read the widgets.
+    const flatten = (value: unknown): string =>
+      typeof value === 'string'
+        ? value
+        : Array.isArray(value)
+          ? value.map(flatten).join('')
+          : value && typeof value === 'object'
+            ? Object.entries(value as Record<string, unknown>)
+                .map(([key, inner]) => (key === 'Fn::Join' ? flatten((inner as unknown[])[1]) : `<${key}:${flatten(inner)}>`))
+                .join('')
+            : String(value);
+    const body = flatten(dashboards[0].Properties.DashboardBody);
+    for (const title of [
+      'Invites by route',
+      'Refusals by reason',
+      'Replies: requested, sent, not sent',
+      'Refusals not answered, by why',
+      'Processing time per SQS record (ms)',
+      'Dead-letter queues: depth and age',
+      'Functions: errors and throttles',
+    ]) {
+      assert.ok(body.includes(`"title":"${title}"`), `no widget "${title}"`);
+    }
+    for (const route of ['create', 'update', 'cancel', 'duplicate', 'stale', 'ignored', 'invalid']) {
+      assert.ok(body.includes(`"Invites","Route","${route}","Stage","dev"`), `no Invites line for ${route}`);
+    }
+    assert.ok(body.includes('"Refusals","Reason","sender_unauthenticated","Stage","dev"'));
+    assert.ok(body.includes('"stat":"p50"') && body.includes('"stat":"p99"'));
+    assert.ok(body.includes('"Replies","Stage","dev","Why","sent"'));
+    assert.ok(body.includes('ApproximateAgeOfOldestMessage'));
+    for (const fn of [ids.fn, ids.notifierFn]) {
+      assert.ok(body.includes(`"Errors","FunctionName","<Ref:${fn}>"`), `no errors line for ${fn}`);
+      assert.ok(body.includes(`"Throttles","FunctionName","<Ref:${fn}>"`), `no throttles line for ${fn}`);
+    }
+    for (const dlq of [ids.dlq, ids.notifierDlq]) {
+      assert.ok(body.includes(`"QueueName","<Fn::GetAtt:${dlq}QueueName>"`), `no line for ${dlq}`);
+    }
+  });
+
+  test('saved Logs Insights queries: an email by S3 key or Message-ID, one request, refusals by reason', () => {
+    const queries = Object.values(devT.findResources('AWS::Logs::QueryDefinition')).map((q) => q.Properties);
+    const byName = new Map(queries.map((q) => [q.Name, q]));
+    assert.deepEqual([...byName.keys()].sort(), [
+      'invite-router-dev/one invocation (by request id)',
+      'invite-router-dev/refusals by reason',
+      'invite-router-dev/what happened to this email (by Message-ID)',
+      'invite-router-dev/what happened to this email (by S3 key)',
+    ]);
+    const byKey = byName.get('invite-router-dev/what happened to this email (by S3 key)');
+    assert.match(byKey.QueryString, /filter span\.s3_key = "REPLACE_WITH_S3_KEY"/);
+    assert.match(byKey.QueryString, /spans\.0\.requestId/);
+    assert.deepEqual(byKey.LogGroupNames, [ref(ids.logGroup)]);
+    const byMessageId = byName.get('invite-router-dev/what happened to this email (by Message-ID)');
+    assert.match(byMessageId.QueryString, /filter fields\.email_message_id = /);
+    const refusals = byName.get('invite-router-dev/refusals by reason');
+    assert.match(refusals.QueryString, /stats count\(\*\) as refusals by fields\.reason/);
   });
 
   test('an outbox entry set aside is counted from the function log and alarms from the first one', () => {

@@ -441,6 +441,17 @@ pub enum Route {
 }
 
 impl Route {
+    /// Every route, for lists that must name them all (the CDK dashboard).
+    pub const ALL: [Route; 7] = [
+        Route::Create,
+        Route::Update,
+        Route::Cancel,
+        Route::Duplicate,
+        Route::Stale,
+        Route::Ignored,
+        Route::Invalid,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Route::Create => "create",

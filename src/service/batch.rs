@@ -118,6 +118,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                                 notify_sender = outcome.notify_sender,
                                 no_reply_because = outcome.no_reply_because.map(NoReply::code),
                                 published = outcome.published.len(),
+                                email_message_id = outcome.email_message_id.as_deref(),
                                 "processed"
                             );
                             report.outcomes.push(outcome);

@@ -95,6 +95,8 @@ pub struct Outcome {
     pub set_aside: Vec<String>,
     /// The size of the email as read (the store reads at most the size limit plus one byte).
     pub email_bytes: usize,
+    /// The email's Message-ID header: how a sender or an operator names an email.
+    pub email_message_id: Option<String>,
 }
 
 impl Outcome {
@@ -115,6 +117,7 @@ impl Outcome {
             published: Vec::new(),
             set_aside: Vec::new(),
             email_bytes: 0,
+            email_message_id: analysis.envelope.message_id.clone(),
         }
     }
 }
