@@ -278,7 +278,7 @@ impl From<&Outcome> for ProcessLine {
 }
 
 impl ProcessLine {
-    fn failed(source: &MailSource, error: &ServiceError) -> ProcessLine {
+    pub fn failed(source: &MailSource, error: &ServiceError) -> ProcessLine {
         ProcessLine {
             source: source.key.clone(),
             route: None,

@@ -10,5 +10,7 @@ pub mod intake;
 pub mod ledger_format;
 pub mod local;
 pub mod notifier;
+#[cfg(feature = "aws")]
+pub mod operator_cli;
 pub mod ports;
 pub mod service;

@@ -520,6 +520,7 @@ export class InviteRouterStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'FunctionName', { value: this.intakeFunction.functionName });
     new CfnOutput(this, 'NotifierFunctionName', { value: this.notifier.function.functionName });
+    new CfnOutput(this, 'NotifierQueueUrl', { value: this.notifier.queue.queueUrl });
     new CfnOutput(this, 'NotifierDeadLetterQueueUrl', { value: this.notifier.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ReplyTableName', { value: this.notifier.replyTable.tableName });
     new CfnOutput(this, 'ReceiptRuleSetName', {

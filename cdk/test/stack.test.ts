@@ -791,6 +791,7 @@ describe('monitoring', () => {
         DeadLetterQueueUrl: ref(ids.dlq),
         FunctionName: ref(ids.fn),
         NotifierFunctionName: ref(ids.notifierFn),
+        NotifierQueueUrl: ref(ids.notifierQueue),
         NotifierDeadLetterQueueUrl: ref(ids.notifierDlq),
         ReplyTableName: ref(ids.replyTable),
         ReceiptRuleSetName: 'invite-router-dev-rules',

@@ -7,6 +7,7 @@ mod errors;
 pub mod lambda;
 pub mod metrics;
 pub mod notifier_lambda;
+pub mod operator;
 mod reply_log;
 mod s3;
 mod ses;

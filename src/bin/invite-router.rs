@@ -1,5 +1,6 @@
 //! The command-line entry: `inspect` shows what the core reads in an email, without any state;
-//! `process` runs emails through the whole pipeline on the embedded backend.
+//! `process` runs emails through the whole pipeline on the embedded backend; with the `aws`
+//! feature, `reprocess` and `dlq` act on a deployed stack.
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,6 +39,48 @@ enum Command {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Run one email stored in S3 through the real pipeline again (the deployed ledger, topics
+    /// and replies), reading the Lambda's variables from the environment. Prints the same line
+    /// as `process`.
+    #[cfg(feature = "aws")]
+    Reprocess {
+        #[arg(long)]
+        bucket: String,
+        #[arg(long)]
+        key: String,
+    },
+    /// Look at a dead-letter queue, or move its messages back.
+    #[cfg(feature = "aws")]
+    Dlq {
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+}
+
+#[cfg(feature = "aws")]
+#[derive(Subcommand)]
+enum DlqAction {
+    /// One JSON line per message: message id, S3 keys, sent and first-received times, receives.
+    List {
+        /// The dead-letter queue (default: $DEAD_LETTER_QUEUE_URL).
+        #[arg(long)]
+        queue_url: Option<String>,
+    },
+    /// Move messages back to the queue they failed from.
+    Redrive {
+        /// Only this message.
+        #[arg(long, conflicts_with = "all", required_unless_present = "all")]
+        message_id: Option<String>,
+        /// Every message.
+        #[arg(long)]
+        all: bool,
+        /// The dead-letter queue (default: $DEAD_LETTER_QUEUE_URL).
+        #[arg(long)]
+        queue_url: Option<String>,
+        /// Where to move them (default: $QUEUE_URL, the intake queue).
+        #[arg(long)]
+        to_queue_url: Option<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,5 +98,26 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Inspect { file, pretty } => invite_router::cli::inspect(&file, pretty),
         Command::Process { state, files } => invite_router::cli::process(&state, &files),
+        #[cfg(feature = "aws")]
+        Command::Reprocess { bucket, key } => invite_router::operator_cli::reprocess(&bucket, &key),
+        #[cfg(feature = "aws")]
+        Command::Dlq { action } => match action {
+            DlqAction::List { queue_url } => {
+                invite_router::operator_cli::list(queue_url.as_deref())
+            }
+            DlqAction::Redrive {
+                message_id,
+                all: _,
+                queue_url,
+                to_queue_url,
+            } => invite_router::operator_cli::redrive(
+                queue_url.as_deref(),
+                to_queue_url.as_deref(),
+                match message_id {
+                    Some(id) => invite_router::aws::operator::Redrive::MessageId(id),
+                    None => invite_router::aws::operator::Redrive::All,
+                },
+            ),
+        },
     }
 }
