@@ -4,6 +4,7 @@
  * environment (shared/DESIGN.md, "Configuration").
  */
 import * as path from 'node:path';
+import * as logs from 'aws-cdk-lib/aws-logs';
 
 export const STAGES = ['dev', 'stg', 'prod'] as const;
 export type Stage = (typeof STAGES)[number];
@@ -60,6 +61,14 @@ export interface InviteRouterConfig {
   readonly maxConcurrency?: number;
   readonly maxEmailBytes: number;
   readonly maxCalendarBytes: number;
+  /** MAX_COMPONENTS: calendars with more components are refused as too_large. */
+  readonly maxComponents: number;
+  /** MAX_ATTENDEES: events with more attendees are refused as too_large. */
+  readonly maxAttendees: number;
+  /** BATCH_CONCURRENCY: records of one batch processed at once (both functions). */
+  readonly batchConcurrency: number;
+  /** Days both functions' log groups keep their logs. */
+  readonly logRetentionDays: logs.RetentionDays;
   /** Refuse mail without SES authentication results (REQUIRE_AUTHENTICATION). */
   readonly requireAuthentication: boolean;
   /** Who may send for an organizer through SENT-BY (DELEGATION). */
@@ -232,6 +241,11 @@ export function readConfig(
     maxConcurrency,
     maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
     maxCalendarBytes: field.integer('maxCalendarBytes', 512 * 1024, 1, 40 * 1024 * 1024),
+    // The Rust side's defaults and bounds (src/core/mod.rs Limits, src/service DEFAULT_BATCH_CONCURRENCY).
+    maxComponents: field.integer('maxComponents', 200, 1, 1000),
+    maxAttendees: field.integer('maxAttendees', 1000, 1, 100000),
+    batchConcurrency: field.integer('batchConcurrency', 8, 1, 100),
+    logRetentionDays: retentionOf(field.integer('logRetentionDays', 14, 1, 3653), problems),
     requireAuthentication: field.boolean('requireAuthentication', true),
     delegation: delegation ?? 'same-domain',
     delegates,
@@ -251,6 +265,17 @@ export function readConfig(
     throw new ConfigError(problems);
   }
   return config;
+}
+
+/** The retention periods CloudWatch Logs offers. */
+const RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+function retentionOf(days: number, problems: string[]): logs.RetentionDays {
+  if (!RETENTION_DAYS.includes(days)) {
+    problems.push(`logRetentionDays: CloudWatch Logs keeps logs ${RETENTION_DAYS.join(', ')} days, got ${days}`);
+    return logs.RetentionDays.TWO_WEEKS;
+  }
+  return days as logs.RetentionDays;
 }
 
 function logLevelOf(raw: string, problems: string[]): LogLevel {

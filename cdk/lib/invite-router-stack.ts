@@ -312,6 +312,7 @@ export class InviteRouterStack extends Stack {
       reservedConcurrentExecutions: config.reservedConcurrency,
       removalPolicy: dataRemovalPolicy,
       logLevel: config.logLevel as lambda.ApplicationLogLevel,
+      logRetention: config.logRetentionDays,
       tracing: config.tracing,
       environment: {
         CREATE_TOPIC_ARN: this.topics.create.topicArn,
@@ -322,6 +323,9 @@ export class InviteRouterStack extends Stack {
         QUEUE_URL: this.intakeQueue.queueUrl,
         MAX_EMAIL_BYTES: String(config.maxEmailBytes),
         MAX_CALENDAR_BYTES: String(config.maxCalendarBytes),
+        MAX_COMPONENTS: String(config.maxComponents),
+        MAX_ATTENDEES: String(config.maxAttendees),
+        BATCH_CONCURRENCY: String(config.batchConcurrency),
         REQUIRE_AUTHENTICATION: String(config.requireAuthentication),
         DELEGATION: config.delegation,
         // The drop-box addresses are never answered: a reply there would loop back to us.

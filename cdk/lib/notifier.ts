@@ -87,11 +87,13 @@ export class Notifier extends Construct {
       memorySize: 128,
       removalPolicy: props.removalPolicy,
       logLevel: config.logLevel as lambda.ApplicationLogLevel,
+      logRetention: config.logRetentionDays,
       tracing: config.tracing,
       environment: {
         REPLY_TABLE: this.replyTable.tableName,
         REPLY_FROM: config.replyFrom,
         REPLY_RATE_LIMIT: String(config.replyRateLimit),
+        BATCH_CONCURRENCY: String(config.batchConcurrency),
         METRICS_NAMESPACE: METRICS_NAMESPACE,
         STAGE: config.stage,
         ...(config.replyConfigurationSet ? { REPLY_CONFIGURATION_SET: config.replyConfigurationSet } : {}),

@@ -21,6 +21,7 @@ export interface RustFunctionProps {
   readonly reservedConcurrentExecutions?: number;
   readonly environment: Record<string, string>;
   readonly removalPolicy: RemovalPolicy;
+  readonly logRetention: logs.RetentionDays;
   /** Lambda's application log level; the Rust side reads it as AWS_LAMBDA_LOG_LEVEL. */
   readonly logLevel: lambda.ApplicationLogLevel;
   /** X-Ray active tracing (CDK then grants xray:PutTraceSegments and PutTelemetryRecords). */
@@ -35,7 +36,7 @@ export interface RustFunction {
 
 export function rustFunction(scope: Construct, props: RustFunctionProps): RustFunction {
   const logGroup = new logs.LogGroup(scope, props.ids.logGroup, {
-    retention: logs.RetentionDays.TWO_WEEKS,
+    retention: props.logRetention,
     removalPolicy: props.removalPolicy,
   });
   const role = new iam.Role(scope, props.ids.role, {

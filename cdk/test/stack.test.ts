@@ -314,6 +314,9 @@ describe('the function', () => {
       QUEUE_URL: ref(ids.intakeQueue),
       MAX_EMAIL_BYTES: '10485760',
       MAX_CALENDAR_BYTES: '524288',
+      MAX_COMPONENTS: '200',
+      MAX_ATTENDEES: '1000',
+      BATCH_CONCURRENCY: '8',
       REQUIRE_AUTHENTICATION: 'true',
       DELEGATION: 'same-domain',
       DROPBOX_ADDRESSES: 'create@example.com',
@@ -343,22 +346,40 @@ describe('the function', () => {
     assert.throws(() => synth({ delegates: 'a@x.example=b@x.example' }), /only read with delegation "listed"/);
   });
 
-  test('limits, the sender policy and the log filter come from context', () => {
-    synth({
+  test('limits, batch concurrency, the sender policy, the log filter and log retention come from context', () => {
+    const template = synth({
       maxEmailBytes: '2000000',
       maxCalendarBytes: '500000',
+      maxComponents: '50',
+      maxAttendees: '300',
+      batchConcurrency: '3',
       requireAuthentication: 'false',
       rustLog: 'invite_router=debug',
-    }).template.hasResourceProperties('AWS::Lambda::Function', {
+      logRetentionDays: '90',
+    }).template;
+    template.hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
         Variables: Match.objectLike({
           MAX_EMAIL_BYTES: '2000000',
           MAX_CALENDAR_BYTES: '500000',
+          MAX_COMPONENTS: '50',
+          MAX_ATTENDEES: '300',
+          BATCH_CONCURRENCY: '3',
           REQUIRE_AUTHENTICATION: 'false',
           RUST_LOG: 'invite_router=debug',
         }),
       },
     });
+    template.hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ REPLY_TABLE: Match.anyValue(), BATCH_CONCURRENCY: '3' }) },
+    });
+    const retention = Object.values(template.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays);
+    assert.deepEqual(retention, [90, 90]);
+    assert.deepEqual(
+      Object.values(devT.findResources('AWS::Logs::LogGroup')).map((g) => g.Properties.RetentionInDays),
+      [14, 14],
+    );
+    assert.throws(() => synth({ logRetentionDays: '10' }), /logRetentionDays: CloudWatch Logs keeps logs 1, 3, 5/);
   });
 
   test("both functions log at Lambda's application level (INFO by default), RUST_LOG only when given", () => {
@@ -881,6 +902,7 @@ describe('the notifier', () => {
           REPLY_TABLE: ref(ids.replyTable),
           REPLY_FROM: 'invite-router@example.com',
           REPLY_RATE_LIMIT: '10',
+          BATCH_CONCURRENCY: '8',
           METRICS_NAMESPACE: 'InviteRouter',
           STAGE: 'dev',
         },
