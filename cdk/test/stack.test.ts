@@ -163,7 +163,7 @@ describe('storage (raw-mail bucket)', () => {
         Sid: 'AllowSesReceiptRuleToEncryptMail',
         Effect: 'Allow',
         Principal: { Service: 'ses.amazonaws.com' },
-        Action: ['kms:GenerateDataKey*', 'kms:Encrypt'],
+        Action: ['kms:Encrypt', 'kms:GenerateDataKey*'],
         Resource: '*',
         Condition: {
           StringEquals: {
@@ -417,7 +417,7 @@ describe('the function', () => {
       );
       assert.deepEqual(
         wildcard.map((statement: { Action: unknown }) => statement.Action),
-        [['xray:PutTraceSegments', 'xray:PutTelemetryRecords']],
+        [['xray:PutTelemetryRecords', 'xray:PutTraceSegments']],
       );
     }
   });
@@ -596,30 +596,26 @@ describe('least privilege', () => {
       {
         Sid: 'ReadWriteLedger',
         Effect: 'Allow',
-        Action: [
-          'dynamodb:GetItem',
-          'dynamodb:PutItem',
-          'dynamodb:UpdateItem',
-          'dynamodb:ConditionCheckItem',
-        ],
+        // Sorted: the @aws-cdk/aws-iam:minimizePolicies flag orders actions and resources.
+        Action: ['dynamodb:ConditionCheckItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
         Resource: getAtt(ids.table),
       },
       {
         Sid: 'PublishToEventTopics',
         Effect: 'Allow',
         Action: 'sns:Publish',
-        Resource: [ref(ids.createTopic), ref(ids.updateTopic), ref(ids.cancelTopic), ref(ids.rejectedTopic)],
+        Resource: [ids.createTopic, ids.updateTopic, ids.cancelTopic, ids.rejectedTopic].sort().map(ref),
       },
       {
         Sid: 'EncryptForEventTopics',
         Effect: 'Allow',
-        Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        Action: ['kms:Decrypt', 'kms:GenerateDataKey'],
         Resource: getAtt(ids.key),
       },
       {
         Sid: 'ConsumeIntakeQueue',
         Effect: 'Allow',
-        Action: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+        Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:GetQueueAttributes', 'sqs:ReceiveMessage'],
         Resource: getAtt(ids.intakeQueue),
       },
     ]);
@@ -937,7 +933,7 @@ describe('the notifier', () => {
     assert.ok(!resources.includes('"*"'), resources);
     assert.deepEqual(send.Condition, { StringEquals: { 'ses:FromAddress': 'invite-router@example.com' } });
     const log = statements.find((s) => s.Sid === 'ReadWriteReplyLog')!;
-    assert.deepEqual(log.Action, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']);
+    assert.deepEqual(log.Action, ['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     assert.deepEqual(log.Resource, getAtt(ids.replyTable));
     for (const statement of statements) {
       assert.notEqual(statement.Resource, '*', JSON.stringify(statement));
