@@ -36,7 +36,8 @@ venv-moto:
 test-rust: venv-moto
 
 test-e2e: venv-moto
-	cd $(PIPELINE_REPO_ROOT) && $(CARGO) test --test e2e_moto --test lambda_runtime
+	cd $(PIPELINE_REPO_ROOT) && $(CARGO) test --test e2e_moto --test lambda_runtime \
+		--test metrics_emf --test operator_commands
 
 DEMO_STATE ?= $(PIPELINE_REPO_ROOT)/demo-state
 
