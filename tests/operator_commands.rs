@@ -192,17 +192,14 @@ async fn reprocess_runs_a_stored_email_through_the_real_pipeline() {
         )
         .await;
 
-    let output = run(
-        &world,
-        &[
-            "reprocess",
-            "--bucket",
-            MAIL_BUCKET,
-            "--key",
-            "incoming/invite.eml",
-        ],
-    )
-    .await;
+    let reprocess_invite = [
+        "reprocess",
+        "--bucket",
+        MAIL_BUCKET,
+        "--key",
+        "incoming/invite.eml",
+    ];
+    let output = run(&world, &reprocess_invite).await;
     assert!(output.status.success(), "{output:?}");
     let printed = lines(&output);
     assert_eq!(printed.len(), 1);
@@ -212,17 +209,7 @@ async fn reprocess_runs_a_stored_email_through_the_real_pipeline() {
     assert_eq!(world.drain_topic(Topic::Create).await.len(), 1);
 
     // Again: the ledger has it, so nothing is published twice.
-    let output = run(
-        &world,
-        &[
-            "reprocess",
-            "--bucket",
-            MAIL_BUCKET,
-            "--key",
-            "incoming/invite.eml",
-        ],
-    )
-    .await;
+    let output = run(&world, &reprocess_invite).await;
     assert!(output.status.success(), "{output:?}");
     assert_eq!(lines(&output)[0]["route"], "duplicate");
     assert!(world.drain_topic(Topic::Create).await.is_empty());

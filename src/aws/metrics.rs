@@ -75,14 +75,7 @@ impl Metrics {
             } else {
                 None
             };
-            if let Some(kind) = failure {
-                line.metric(
-                    &[("Kind", kind_code(kind))],
-                    "RecordFailures",
-                    Unit::Count,
-                    1.0,
-                );
-            }
+            line.record_failure(failure);
             self.emit(&line);
             for outcome in &report.outcomes {
                 self.emit(&self.outcome_line(outcome, timestamp_ms));
@@ -128,14 +121,7 @@ impl Metrics {
             if let Some(notified) = &report.notified {
                 line.metric(&[("Why", notified.code())], "Replies", Unit::Count, 1.0);
             }
-            if let Some(kind) = report.failure {
-                line.metric(
-                    &[("Kind", kind_code(kind))],
-                    "RecordFailures",
-                    Unit::Count,
-                    1.0,
-                );
-            }
+            line.record_failure(report.failure);
             self.emit(&line);
         }
     }
@@ -164,6 +150,20 @@ fn kind_code(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::Transient => "transient",
         ErrorKind::Permanent => "permanent",
+    }
+}
+
+impl Line {
+    /// `RecordFailures` by `Kind`, for a record that failed.
+    fn record_failure(&mut self, failure: Option<ErrorKind>) {
+        if let Some(kind) = failure {
+            self.metric(
+                &[("Kind", kind_code(kind))],
+                "RecordFailures",
+                Unit::Count,
+                1.0,
+            );
+        }
     }
 }
 
