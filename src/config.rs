@@ -29,6 +29,9 @@ pub const NOTIFY_ON_SUCCESS: &str = "NOTIFY_ON_SUCCESS";
 pub const METRICS_NAMESPACE: &str = "METRICS_NAMESPACE";
 pub const STAGE: &str = "STAGE";
 
+/// `METRICS_NAMESPACE`'s default; the CDK app sets the same.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "InviteRouter";
+
 /// Where `invite-router process` sends replies from when `REPLY_FROM` is not set.
 pub const DEFAULT_LOCAL_REPLY_FROM: &str = "invite-router@localhost";
 
@@ -81,7 +84,7 @@ impl MetricsSettings {
         MetricsSettings {
             namespace: reader.optional(
                 METRICS_NAMESPACE,
-                "InviteRouter".to_owned(),
+                DEFAULT_METRICS_NAMESPACE.to_owned(),
                 "a CloudWatch namespace (1 to 255 characters)",
                 name,
             ),
@@ -469,36 +472,9 @@ mod tests {
 
     #[test]
     fn metrics_are_filed_under_the_namespace_and_stage_given() {
-        let base = [
-            (
-                "CREATE_TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:create",
-            ),
-            (
-                "UPDATE_TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:update",
-            ),
-            (
-                "CANCEL_TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:cancel",
-            ),
-            (
-                "REJECTED_TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:rejected",
-            ),
-            ("LEDGER_TABLE", "ledger"),
-            (
-                "QUEUE_URL",
-                "https://sqs.us-east-1.amazonaws.com/123456789012/intake",
-            ),
-        ];
         let read = |extra: &[(&str, &str)]| {
-            let env: std::collections::HashMap<String, String> = base
-                .iter()
-                .chain(extra)
-                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
-                .collect();
-            Config::from_env(&|name| env.get(name).cloned())
+            let pairs: Vec<(&str, &str)> = COMPLETE.iter().chain(extra).copied().collect();
+            Config::from_env(&env(&pairs))
         };
         let defaults = read(&[]).expect("valid").metrics;
         assert_eq!(
@@ -512,7 +488,8 @@ mod tests {
             (given.namespace.as_str(), given.stage.as_str()),
             ("InviteRouter/prod", "prod")
         );
-        let error = read(&[(STAGE, &"s".repeat(256))]).expect_err("too long");
+        let long = "s".repeat(256);
+        let error = read(&[(STAGE, &long)]).expect_err("too long");
         assert_eq!(error.names(), [STAGE]);
     }
 

@@ -21,9 +21,6 @@ use crate::notifier::ReplyReport;
 use crate::ports::ErrorKind;
 use crate::service::{Outcome, RecordReport};
 
-/// `METRICS_NAMESPACE`'s default.
-pub const DEFAULT_NAMESPACE: &str = "InviteRouter";
-
 /// Where EMF lines go: stdout in the Lambda, a buffer in tests.
 pub type MetricsSink = Arc<dyn Fn(&str) + Send + Sync>;
 

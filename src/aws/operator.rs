@@ -64,9 +64,8 @@ pub fn stored_email(bucket: &str, key: &str) -> MailSource {
 /// Every message in the queue at `queue_url`, oldest first (by first receive).
 pub async fn dlq_list(client: &Client, queue_url: &str) -> Result<Vec<DlqEntry>, OperatorError> {
     let received = receive_all(client, queue_url).await?;
-    let entries = received.iter().map(entry_of).collect::<Vec<_>>();
+    let mut entries: Vec<DlqEntry> = received.iter().map(entry_of).collect();
     release(client, queue_url, &received).await?;
-    let mut entries = entries;
     entries.sort_by_key(|entry| (entry.first_received_at, entry.message_id.clone()));
     Ok(entries)
 }
