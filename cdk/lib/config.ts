@@ -244,7 +244,7 @@ export function readConfig(
     // The Rust side's defaults and bounds (src/core/mod.rs Limits, src/service DEFAULT_BATCH_CONCURRENCY).
     maxComponents: field.integer('maxComponents', 200, 1, 1000),
     maxAttendees: field.integer('maxAttendees', 1000, 1, 100000),
-    batchConcurrency: field.integer('batchConcurrency', 8, 1, 100),
+    batchConcurrency: field.integer('batchConcurrency', 10, 1, 100),
     logRetentionDays: retentionOf(field.integer('logRetentionDays', 14, 1, 3653), problems),
     requireAuthentication: field.boolean('requireAuthentication', true),
     delegation: delegation ?? 'same-domain',

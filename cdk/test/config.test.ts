@@ -44,7 +44,7 @@ describe('readConfig', () => {
       maxCalendarBytes: 512 * 1024,
       maxComponents: 200,
       maxAttendees: 1000,
-      batchConcurrency: 8,
+      batchConcurrency: 10,
       logRetentionDays: 14,
       requireAuthentication: true,
       delegation: 'same-domain',
