@@ -208,11 +208,15 @@ fn s3_record(index: usize, key: &str) -> BatchRecord {
 
 /// One intake run over the first `records` invites, on a fresh ledger: its time and its calls.
 async fn intake(records: usize, concurrency: usize, latent: bool) -> (Duration, Arc<Calls>) {
-    intake_of(&(0..records).collect::<Vec<_>>(), concurrency, latent).await
+    intake_of((0..records).collect(), concurrency, latent).await
 }
 
 /// One intake run over the invites at `indices` of the benchmark cases, on a fresh ledger.
-async fn intake_of(indices: &[usize], concurrency: usize, latent: bool) -> (Duration, Arc<Calls>) {
+async fn intake_of(
+    indices: Vec<usize>,
+    concurrency: usize,
+    latent: bool,
+) -> (Duration, Arc<Calls>) {
     let calls = Calls::new(latent);
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let emails: HashMap<String, Vec<u8>> = cases::CASES
@@ -300,6 +304,25 @@ async fn notifier(records: usize, concurrency: usize, latent: bool) -> (Duration
     (elapsed, calls)
 }
 
+/// Runs per measurement; the median is reported.
+const ROUNDS: usize = 7;
+/// Records per batch: SQS's default batch size.
+const BATCH: usize = 10;
+
+/// The median time of `ROUNDS` runs of `run`.
+fn median_time<F>(runtime: &tokio::runtime::Runtime, run: impl Fn() -> F) -> Duration
+where
+    F: std::future::Future<Output = (Duration, Arc<Calls>)>,
+{
+    let mut times: Vec<Duration> = (0..ROUNDS).map(|_| runtime.block_on(run()).0).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn ms(time: Duration) -> f64 {
+    time.as_secs_f64() * 1e3
+}
+
 fn main() {
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -311,88 +334,60 @@ fn main() {
         runtime.block_on(notifier(2, 2, false));
         return;
     }
-    const BATCH: usize = 10;
-    let median = |mut runs: Vec<Duration>| {
-        runs.sort();
-        runs[runs.len() / 2]
-    };
-    let rounds = 7;
-    let (_, one_calls) = runtime.block_on(intake(1, 1, true));
-    let one = median(
-        (0..rounds)
-            .map(|_| runtime.block_on(intake(1, 1, true)).0)
-            .collect(),
-    );
+    let (_, calls) = runtime.block_on(intake(1, 1, true));
+    let one = median_time(&runtime, || intake(1, 1, true));
     println!(
         "intake, one create: {:.1} ms, {} calls one after another ({})",
-        one.as_secs_f64() * 1e3,
-        one_calls.total(),
-        one_calls.counted()
+        ms(one),
+        calls.total(),
+        calls.counted()
     );
     // The records are not alike: a series with exceptions publishes (and clears) one message per
     // component, one after the other. A batch can cost no less than its slowest record.
     let (slowest, slowest_index) = (0..BATCH)
         .map(|index| {
-            let alone = median(
-                (0..rounds)
-                    .map(|_| runtime.block_on(intake_of(&[index], 1, true)).0)
-                    .collect(),
-            );
-            (alone, index)
+            (
+                median_time(&runtime, || intake_of(vec![index], 1, true)),
+                index,
+            )
         })
         .max()
         .unwrap_or_default();
-    let (_, slowest_calls) = runtime.block_on(intake_of(&[slowest_index], 1, true));
+    let (_, calls) = runtime.block_on(intake_of(vec![slowest_index], 1, true));
     println!(
         "intake, slowest single record ({}): {:.1} ms, {} calls one after another ({})",
         cases::CASES[slowest_index],
-        slowest.as_secs_f64() * 1e3,
-        slowest_calls.total(),
-        slowest_calls.counted()
+        ms(slowest),
+        calls.total(),
+        calls.counted()
     );
-    let cpu = median(
-        (0..rounds)
-            .map(|_| runtime.block_on(intake(BATCH, 10, false)).0)
-            .collect(),
-    );
+    let cpu = median_time(&runtime, || intake(BATCH, BATCH, false));
     println!(
         "intake, batch of {BATCH} creates without latency (the CPU and SQLite part): {:.1} ms",
-        cpu.as_secs_f64() * 1e3
+        ms(cpu)
     );
-    for concurrency in [8, 10] {
-        let batch = median(
-            (0..rounds)
-                .map(|_| runtime.block_on(intake(BATCH, concurrency, true)).0)
-                .collect(),
-        );
+    for concurrency in [8, BATCH] {
+        let batch = median_time(&runtime, || intake(BATCH, concurrency, true));
         println!(
             "intake, batch of {BATCH} creates, BATCH_CONCURRENCY={concurrency}: {:.1} ms = {:.2}x one record, {:.2}x the slowest",
-            batch.as_secs_f64() * 1e3,
+            ms(batch),
             batch.as_secs_f64() / one.as_secs_f64(),
             batch.as_secs_f64() / slowest.as_secs_f64()
         );
     }
-    let (_, reply_calls) = runtime.block_on(notifier(1, 1, true));
-    let one = median(
-        (0..rounds)
-            .map(|_| runtime.block_on(notifier(1, 1, true)).0)
-            .collect(),
-    );
+    let (_, calls) = runtime.block_on(notifier(1, 1, true));
+    let one = median_time(&runtime, || notifier(1, 1, true));
     println!(
         "notifier, one reply: {:.1} ms, {} calls one after another ({})",
-        one.as_secs_f64() * 1e3,
-        reply_calls.total(),
-        reply_calls.counted()
+        ms(one),
+        calls.total(),
+        calls.counted()
     );
-    for concurrency in [8, 10] {
-        let batch = median(
-            (0..rounds)
-                .map(|_| runtime.block_on(notifier(BATCH, concurrency, true)).0)
-                .collect(),
-        );
+    for concurrency in [8, BATCH] {
+        let batch = median_time(&runtime, || notifier(BATCH, concurrency, true));
         println!(
             "notifier, batch of {BATCH} replies, BATCH_CONCURRENCY={concurrency}: {:.1} ms = {:.2}x one record",
-            batch.as_secs_f64() * 1e3,
+            ms(batch),
             batch.as_secs_f64() / one.as_secs_f64()
         );
     }
