@@ -46,6 +46,21 @@ const ids = {
 };
 
 const join = (...parts: unknown[]) => ({ 'Fn::Join': ['', parts] });
+/** What SES may do only for this account's intake rule (the bucket's and the mail key's policies). */
+const onlyTheDevIntakeRule = {
+  StringEquals: {
+    'aws:SourceAccount': { Ref: 'AWS::AccountId' },
+    'aws:SourceArn': join(
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      ':ses:',
+      { Ref: 'AWS::Region' },
+      ':',
+      { Ref: 'AWS::AccountId' },
+      ':receipt-rule-set/invite-router-dev-rules:receipt-rule/invite-router-dev-intake',
+    ),
+  },
+};
 const mailBucketName = (stage: string) =>
   join(`invite-router-${stage}-mail-`, { Ref: 'AWS::AccountId' }, '-', { Ref: 'AWS::Region' });
 
@@ -85,20 +100,7 @@ describe('mail intake (SES)', () => {
             Principal: { Service: 'ses.amazonaws.com' },
             Action: 's3:PutObject',
             Resource: join(getAtt(ids.mailBucket), '/incoming/*'),
-            Condition: {
-              StringEquals: {
-                'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-                'aws:SourceArn': join(
-                  'arn:',
-                  { Ref: 'AWS::Partition' },
-                  ':ses:',
-                  { Ref: 'AWS::Region' },
-                  ':',
-                  { Ref: 'AWS::AccountId' },
-                  ':receipt-rule-set/invite-router-dev-rules:receipt-rule/invite-router-dev-intake',
-                ),
-              },
-            },
+            Condition: onlyTheDevIntakeRule,
           },
         ]),
       },
@@ -165,20 +167,7 @@ describe('storage (raw-mail bucket)', () => {
         Principal: { Service: 'ses.amazonaws.com' },
         Action: ['kms:Encrypt', 'kms:GenerateDataKey*'],
         Resource: '*',
-        Condition: {
-          StringEquals: {
-            'aws:SourceAccount': { Ref: 'AWS::AccountId' },
-            'aws:SourceArn': join(
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              ':ses:',
-              { Ref: 'AWS::Region' },
-              ':',
-              { Ref: 'AWS::AccountId' },
-              ':receipt-rule-set/invite-router-dev-rules:receipt-rule/invite-router-dev-intake',
-            ),
-          },
-        },
+        Condition: onlyTheDevIntakeRule,
       },
     ]);
   });
