@@ -267,22 +267,22 @@ fn collect_calendar_parts(
 }
 
 fn is_calendar_part(part: &MessagePart<'_>) -> bool {
-    let by_type = part.content_type().is_some_and(|content_type| {
-        let main = content_type.ctype();
-        let sub = content_type.subtype().unwrap_or_default();
-        (main.eq_ignore_ascii_case("text") && sub.eq_ignore_ascii_case("calendar"))
-            || (main.eq_ignore_ascii_case("application") && sub.eq_ignore_ascii_case("ics"))
-    });
-    by_type || part.attachment_name().is_some_and(has_ics_extension)
+    has_type(part, "text", "calendar")
+        || has_type(part, "application", "ics")
+        || part.attachment_name().is_some_and(has_ics_extension)
+}
+
+fn has_type(part: &MessagePart<'_>, main: &str, sub: &str) -> bool {
+    part.content_type().is_some_and(|content_type| {
+        content_type.ctype().eq_ignore_ascii_case(main)
+            && content_type
+                .subtype()
+                .is_some_and(|subtype| subtype.eq_ignore_ascii_case(sub))
+    })
 }
 
 fn is_inline_calendar(part: &MessagePart<'_>) -> bool {
-    let text_calendar = part.content_type().is_some_and(|content_type| {
-        content_type.ctype().eq_ignore_ascii_case("text")
-            && content_type
-                .subtype()
-                .is_some_and(|sub| sub.eq_ignore_ascii_case("calendar"))
-    });
+    let text_calendar = has_type(part, "text", "calendar");
     let attachment = part
         .content_disposition()
         .is_some_and(|disposition| disposition.ctype().eq_ignore_ascii_case("attachment"));
