@@ -95,19 +95,16 @@ pub fn merge_copies(
     if !acted_on(&message.method) && others.iter().all(|copy| !acted_on(&copy.method)) {
         return Ok(message);
     }
-    let mut first_difference = None;
-    let mut rest = Vec::new();
-    for copy in others {
-        if first_difference.is_none() {
-            first_difference = routing_difference(&message, &copy);
-        }
-        rest.extend(copy.events);
-    }
-    match first_difference {
+    match others
+        .iter()
+        .find_map(|copy| routing_difference(&message, copy))
+    {
         None => Ok(message),
         Some(difference) => {
             // Keep every copy's components so the report shows the disagreement.
-            message.events.extend(rest);
+            message
+                .events
+                .extend(others.into_iter().flat_map(|copy| copy.events));
             Err(CopiesError::Disagree {
                 all: message,
                 difference,
