@@ -25,7 +25,8 @@
 //!    by the zone's offset for everyone but the sender, so the calendar is refused instead.
 //!
 //! The rules come from the message, the tz database from `chrono-tz`, the Windows map from
-//! `windows-timezones` (CLDR); the one table kept here is Microsoft's frozen CdoTimeZoneId list.
+//! `windows-timezones` (CLDR); the one hand-kept table is Microsoft's frozen CdoTimeZoneId list
+//! (`zone_names::CDO_TIME_ZONES`).
 //!
 //! # Ambiguous local times (RFC 5545 3.3.5)
 //!
