@@ -70,10 +70,10 @@ BENCH_EMAILS := fixtures/emails/outlook/exchange-invite-w-europe.eml \
 	fixtures/emails/outlook/teams-meeting.eml \
 	fixtures/emails/google/google-recurring-moved-occurrence.eml
 bench: .venv/.bench-installed
-	$(CARGO) bench --no-default-features --bench analyze
-	$(CARGO) bench --no-default-features --bench ratio
-	$(CARGO) bench --no-default-features --bench batch
-	$(CARGO) build --release --no-default-features --bin invite-router
+	$(CARGO) bench --no-default-features --features cli --bench analyze
+	$(CARGO) bench --no-default-features --features cli --bench ratio
+	$(CARGO) bench --no-default-features --features cli --bench batch
+	$(CARGO) build --release --no-default-features --features cli --bin invite-router
 	benches/whole_process.sh $(CARGO_TARGET_DIR)/release/invite-router
 	.venv/bin/python benches/python_baseline.py 200 $(BENCH_EMAILS)
 

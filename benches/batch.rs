@@ -3,8 +3,8 @@
 //! of each call (S3 GetObject 20 ms, DynamoDB 8 ms, SNS Publish 15 ms, SQS DeleteMessage 10 ms,
 //! SES SendEmail 30 ms) and count the calls. The ledger and the reply log are the embedded
 //! SQLite ones (fast, real semantics); only the waits are simulated.
-//! Run: `cargo bench --no-default-features --bench batch` (part of `make bench`). Under
-//! `cargo test` each scenario runs once with no latency, as a smoke test.
+//! Run: `cargo bench --no-default-features --features cli --bench batch` (part of `make bench`).
+//! Under `cargo test` each scenario runs once with no latency, as a smoke test.
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! that this shared VM's drift cancels out: the two are timed in alternating short rounds, each
 //! round gives one ratio, and the median round is reported. Criterion (`benches/analyze.rs`)
 //! times them minutes apart, and between those minutes the host's load moves by up to 60%.
-//! Run: `cargo bench --no-default-features --bench ratio` (part of `make bench`).
+//! Run: `cargo bench --no-default-features --features cli --bench ratio` (part of `make bench`).
 
 use std::hint::black_box;
 use std::path::Path;

@@ -83,9 +83,9 @@ $(CARGO_LAMBDA_STAMP):
 # --arm64 may run `rustup target add aarch64-unknown-linux-gnu` (a download): keep it out of `make test`.
 build: $(CARGO_LAMBDA_STAMP)
 	cd $(CDK_REPO_ROOT) && PATH="$(CDK_VENV)/bin:$$PATH" \
-	  $(CARGO) lambda build --release --arm64 --bin invite-router-lambda --lambda-dir $(LAMBDA_DIR)
+	  $(CARGO) lambda build --release --arm64 --no-default-features --features aws --bin invite-router-lambda --lambda-dir $(LAMBDA_DIR)
 	cd $(CDK_REPO_ROOT) && PATH="$(CDK_VENV)/bin:$$PATH" \
-	  $(CARGO) lambda build --release --arm64 --bin invite-router-notifier --lambda-dir $(LAMBDA_DIR)
+	  $(CARGO) lambda build --release --arm64 --no-default-features --features aws --bin invite-router-notifier --lambda-dir $(LAMBDA_DIR)
 	test -x $(LAMBDA_ASSET_DIR)/bootstrap
 	test -x $(NOTIFIER_ASSET_DIR)/bootstrap
 

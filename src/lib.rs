@@ -3,14 +3,16 @@
 
 #[cfg(feature = "aws")]
 pub mod aws;
+#[cfg(feature = "cli")]
 pub mod cli;
 pub mod config;
 pub mod core;
 pub mod intake;
 pub mod ledger_format;
+#[cfg(feature = "local")]
 pub mod local;
 pub mod notifier;
-#[cfg(feature = "aws")]
+#[cfg(all(feature = "aws", feature = "cli"))]
 pub mod operator_cli;
 pub mod ports;
 pub mod service;
