@@ -714,13 +714,70 @@ async fn a_failed_delete_is_not_a_failed_record() {
     }];
     let service = world.service();
     let queue = world.queue();
-    // fetch, read, commit, publish, clear_outbox, delete <- fails.
+    // fetch, read, commit, publish, then clear_outbox and delete <- fails, side by side.
     world.faults.fail_call(6, FaultMode::Before);
     let reports = service.process_batch(&queue, &batch, 1).await;
-    assert_eq!(world.faults.log().last(), Some(&"delete"));
+    assert_eq!(
+        world.faults.log(),
+        [
+            "fetch",
+            "read",
+            "commit",
+            "publish",
+            "clear_outbox",
+            "delete"
+        ]
+    );
     assert!(!reports[0].must_retry());
     assert!(!reports[0].deleted);
     assert_eq!(reports[0].outcomes[0].route, Route::Create);
+}
+
+/// The clear runs beside the delete, so by the time it fails the message may be gone: the record
+/// is not failed for it (its message is published), and the entry left in the ledger is
+/// published again, with its dedupe id, before the event's next email is judged.
+#[tokio::test]
+async fn a_failed_clear_in_a_batch_is_redelivered_by_the_next_email() {
+    let world = World::default();
+    world.put("create", request("evt-1", 0, 8, ALICE, "<m1@example.com>"));
+    world.put("update", request("evt-1", 1, 9, ALICE, "<m2@example.com>"));
+    let batch = [BatchRecord {
+        message_id: "create".into(),
+        receipt_handle: Some("rh-create".into()),
+        body: serde_json::json!({"Records": [{"s3": {"bucket": {"name": "mail"}, "object": {"key": "create"}}}]})
+            .to_string(),
+    }];
+    let service = world.service();
+    let queue = world.queue();
+    // fetch, read, commit, publish, clear_outbox <- fails, delete.
+    world.faults.fail_call(5, FaultMode::Before);
+    let reports = service.process_batch(&queue, &batch, 1).await;
+    assert_eq!(world.faults.log()[4], "clear_outbox");
+    assert!(!reports[0].must_retry() && reports[0].permanent_failure.is_none());
+    assert!(reports[0].deleted);
+    assert_eq!(reports[0].outcomes[0].route, Route::Create);
+    let create_id = reports[0].outcomes[0].published[0].dedupe_id.clone();
+    let record = world.records()[&EventKey::new("evt-1", None)].clone();
+    assert_eq!(
+        record.outbox.map(|entry| entry.dedupe_id),
+        Some(create_id.clone())
+    );
+
+    let update = service.process_source(&source("update")).await.unwrap();
+    assert_eq!(update.route, Route::Update);
+    let ids: Vec<&str> = update
+        .published
+        .iter()
+        .map(|p| p.dedupe_id.as_str())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(ids[0], create_id);
+    assert!(
+        world.records()[&EventKey::new("evt-1", None)]
+            .outbox
+            .is_none()
+    );
+    assert_never_stale(&world.published());
 }
 
 /// Two faults in one run: the second hits the retry of the first, or any call shortly after it

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use futures::stream::{self, StreamExt};
 use tracing::{Instrument, field};
 
-use super::{Outcome, Service};
+use super::{OutboxClears, Outcome, Service};
 use crate::core::itip::answer::NoReply;
 use crate::core::model::Reason;
 use crate::intake;
@@ -103,6 +103,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             deleted: false,
             elapsed: Duration::ZERO,
         };
+        let mut clears = OutboxClears::default();
         match intake::parse_record_body(&record.body) {
             Ok(sources) => {
                 if sources.is_empty() {
@@ -110,7 +111,10 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 }
                 for source in &sources {
                     tracing::Span::current().record("s3_key", source.key.as_str());
-                    match self.process_source(source).await {
+                    match self
+                        .process_source_leaving_clears(source, &mut clears)
+                        .await
+                    {
                         Ok(outcome) => {
                             tracing::info!(
                                 route = %outcome.route,
@@ -129,17 +133,38 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             }
             Err(error) => report.note_failure(&error),
         }
-        if report.must_retry() {
-            return report;
-        }
-        match record.receipt_handle.as_deref() {
-            Some(handle) => match queue.delete(handle).await {
-                Ok(()) => report.deleted = true,
-                // Not a failure of the record: Lambda deletes every record not reported in
-                // batchItemFailures anyway; the explicit delete only narrows the redelivery window.
-                Err(error) => tracing::warn!(error = %error, "could not delete the message"),
-            },
-            None => tracing::warn!("no receipt handle: cannot delete the message"),
+        // The clears and the delete wait only on the publishes, not on each other.
+        let delete = async {
+            if report.must_retry() {
+                return false;
+            }
+            match record.receipt_handle.as_deref() {
+                Some(handle) => match queue.delete(handle).await {
+                    Ok(()) => true,
+                    // Not a failure of the record: Lambda deletes every record not reported in
+                    // batchItemFailures anyway; the explicit delete only narrows the redelivery
+                    // window.
+                    Err(error) => {
+                        tracing::warn!(error = %error, "could not delete the message");
+                        false
+                    }
+                },
+                None => {
+                    tracing::warn!("no receipt handle: cannot delete the message");
+                    false
+                }
+            }
+        };
+        let (cleared, deleted) = futures::join!(self.clear_published(clears), delete);
+        report.deleted = deleted;
+        if let Err(error) = cleared {
+            // Not a failure of the record either: its messages are published. The entry left in
+            // the ledger is published again, with the same dedupe id, before the event's next
+            // email is judged (or by this record's retry, if it is not deleted).
+            tracing::warn!(
+                error = %error,
+                "published, but could not clear the outbox entry: it will be re-delivered"
+            );
         }
         report
     }
