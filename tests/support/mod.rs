@@ -10,4 +10,6 @@ pub mod ledger_contract;
 #[cfg(feature = "aws")]
 pub mod moto;
 pub mod reply_log_contract;
+#[cfg(feature = "aws")]
+pub mod runtime_api;
 pub mod schema;
