@@ -25,6 +25,8 @@ use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_s3::config::SharedHttpClient;
+use aws_smithy_http_client::tls;
 
 /// Loads the SDK configuration once, from the Lambda's environment (region, credentials,
 /// `AWS_ENDPOINT_URL`), with timeouts: without them a hung call would hold the whole batch until
@@ -37,9 +39,20 @@ pub async fn load_sdk_config() -> SdkConfig {
         .operation_timeout(Duration::from_secs(12))
         .build();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(timeouts)
         .load()
         .await
+}
+
+/// The HTTP client of every SDK client: hyper over rustls with ring, the system's trust roots
+/// (read when the first connection is made, not at start).
+pub fn https_client() -> SharedHttpClient {
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https()
 }
 
 /// The S3 client for `sdk`. With an endpoint override (an emulator) S3 must be addressed by path:

@@ -452,6 +452,7 @@ fn http_get_json(endpoint: &str, path: &str) -> Value {
 
 pub async fn sdk_config(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(invite_router::aws::https_client())
         .endpoint_url(endpoint)
         .region(Region::new(REGION))
         .credentials_provider(Credentials::new("testing", "testing", None, None, "moto"))
