@@ -3,6 +3,9 @@
 
 use aws_config::SdkConfig;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use tracing_subscriber::filter::{LevelFilter, Targets};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use super::metrics::Metrics;
 use super::{DynamoLedger, S3MailStore, SnsPublisher, SqsQueue, s3_client};
@@ -103,21 +106,20 @@ pub fn init_json_logs() {
         std::env::var("RUST_LOG").ok().as_deref(),
         std::env::var("AWS_LAMBDA_LOG_LEVEL").ok().as_deref(),
     );
-    let _ = json_logs(std::io::stdout)
-        .with_env_filter(filter)
-        .try_init();
+    let _ = json_logs(std::io::stdout).finish().with(filter).try_init();
 }
 
-/// `RUST_LOG` when it is set and parses (its per-module directives are the finer tool); else
-/// Lambda's own `AWS_LAMBDA_LOG_LEVEL`, which the function's logging configuration sets
-/// (`FATAL` read as `error`, the most tracing has); else `info`.
-pub fn log_filter(
-    rust_log: Option<&str>,
-    lambda_level: Option<&str>,
-) -> tracing_subscriber::EnvFilter {
+/// `RUST_LOG` when it is set and parses (`level` or `target=level` directives, comma-separated:
+/// the finer tool); else Lambda's own `AWS_LAMBDA_LOG_LEVEL`, which the function's logging
+/// configuration sets (`FATAL` read as `error`, the most tracing has); else `info`.
+///
+/// A `Targets` filter rather than `EnvFilter`: `EnvFilter`'s span and field directives need a
+/// regex engine (a quarter of a megabyte of the Lambda binary) that nothing here uses. A
+/// `RUST_LOG` with such a directive does not parse, and the level falls back as above.
+pub fn log_filter(rust_log: Option<&str>, lambda_level: Option<&str>) -> Targets {
     if let Some(filter) = rust_log
         .filter(|directives| !directives.trim().is_empty())
-        .and_then(|directives| tracing_subscriber::EnvFilter::try_new(directives).ok())
+        .and_then(|directives| directives.parse::<Targets>().ok())
     {
         return filter;
     }
@@ -125,13 +127,13 @@ pub fn log_filter(
         .map(|level| level.trim().to_ascii_uppercase())
         .as_deref()
     {
-        Some("TRACE") => "trace",
-        Some("DEBUG") => "debug",
-        Some("WARN") => "warn",
-        Some("ERROR" | "FATAL") => "error",
-        _ => "info",
+        Some("TRACE") => LevelFilter::TRACE,
+        Some("DEBUG") => LevelFilter::DEBUG,
+        Some("WARN") => LevelFilter::WARN,
+        Some("ERROR" | "FATAL") => LevelFilter::ERROR,
+        _ => LevelFilter::INFO,
     };
-    tracing_subscriber::EnvFilter::new(level)
+    Targets::new().with_default(level)
 }
 
 /// The log format: an event's fields under `fields` (the CDK app's metric filters read
@@ -231,5 +233,7 @@ mod tests {
         assert_eq!(shown(None, Some("FATAL")), "error");
         assert_eq!(shown(None, Some("nonsense")), "info");
         assert_eq!(shown(None, None), "info");
+        // A span directive needs EnvFilter's regex engine: not taken, the fallback is.
+        assert_eq!(shown(Some("[record{uid=u1}]=debug"), Some("WARN")), "warn");
     }
 }
