@@ -28,6 +28,13 @@ export interface RustFunctionProps {
   readonly tracing: boolean;
 }
 
+/**
+ * provided.al2023's CA bundle. Named, rustls-native-certs reads this one file at start; unnamed,
+ * it probes OpenSSL's file and directory lists and reads every certificate file of the first
+ * directory too (docs/BENCHMARKS.md, "Cold start").
+ */
+export const AL2023_CA_BUNDLE = '/etc/pki/tls/certs/ca-bundle.crt';
+
 export interface RustFunction {
   readonly function: lambda.Function;
   readonly role: iam.Role;
@@ -59,7 +66,7 @@ export function rustFunction(scope: Construct, props: RustFunctionProps): RustFu
     // START/END/REPORT lines (duration, memory) stay: the dashboard and runbook read them.
     systemLogLevelV2: lambda.SystemLogLevel.INFO,
     tracing: props.tracing ? lambda.Tracing.ACTIVE : undefined,
-    environment: props.environment,
+    environment: { SSL_CERT_FILE: AL2023_CA_BUNDLE, ...props.environment },
   });
   if (props.tracing) {
     // X-Ray's write actions take no resource narrower than "*" (the service has no resource ARNs).

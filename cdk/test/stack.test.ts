@@ -313,6 +313,7 @@ describe('the function', () => {
       NOTIFY_ON_SUCCESS: 'false',
       METRICS_NAMESPACE: 'InviteRouter',
       STAGE: 'dev',
+      SSL_CERT_FILE: '/etc/pki/tls/certs/ca-bundle.crt',
     });
   });
 
@@ -890,6 +891,7 @@ describe('the notifier', () => {
           BATCH_CONCURRENCY: '10',
           METRICS_NAMESPACE: 'InviteRouter',
           STAGE: 'dev',
+          SSL_CERT_FILE: '/etc/pki/tls/certs/ca-bundle.crt',
         },
       },
     });
