@@ -214,6 +214,17 @@ export function readConfig(
     problems.push(`alarmEmail: "${alarmEmail}" is not an email address`);
   }
 
+  const maxEmailBytes = field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024);
+  const batchConcurrency = field.integer('batchConcurrency', 10, 1, 100);
+  const memoryNeeded = memoryForBatch(batchConcurrency, maxEmailBytes);
+  const functionMemoryMb = field.integer('functionMemoryMb', memoryNeeded, 128, 10240);
+  if (functionMemoryMb < memoryNeeded) {
+    problems.push(
+      `functionMemoryMb: ${functionMemoryMb} MB is less than a batch may need (${memoryNeeded} MB: ` +
+        `${batchConcurrency} emails of up to maxEmailBytes at once); raise it, or lower batchConcurrency or maxEmailBytes`,
+    );
+  }
+
   const config = {
     stage: stage ?? 'dev',
     lambdaAssetDir: path.resolve(
@@ -234,17 +245,17 @@ export function readConfig(
     existingReceiptRuleSetName,
     maxReceiveCount: field.integer('maxReceiveCount', 5, 1, 1000),
     functionTimeoutSeconds,
-    functionMemoryMb: field.integer('functionMemoryMb', 256, 128, 10240),
+    functionMemoryMb,
     batchSize,
     maxBatchingWindowSeconds,
     reservedConcurrency,
     maxConcurrency,
-    maxEmailBytes: field.integer('maxEmailBytes', 10 * 1024 * 1024, 1, 40 * 1024 * 1024),
+    maxEmailBytes,
     maxCalendarBytes: field.integer('maxCalendarBytes', 512 * 1024, 1, 40 * 1024 * 1024),
     // The Rust side's defaults and bounds (src/core/mod.rs Limits, src/service DEFAULT_BATCH_CONCURRENCY).
     maxComponents: field.integer('maxComponents', 200, 1, 1000),
     maxAttendees: field.integer('maxAttendees', 1000, 1, 100000),
-    batchConcurrency: field.integer('batchConcurrency', 10, 1, 100),
+    batchConcurrency,
     logRetentionDays: retentionOf(field.integer('logRetentionDays', 14, 1, 3653), problems),
     requireAuthentication: field.boolean('requireAuthentication', true),
     delegation: delegation ?? 'same-domain',
@@ -265,6 +276,20 @@ export function readConfig(
     throw new ConfigError(problems);
   }
   return config;
+}
+
+/**
+ * The function's memory from what benches/lambda_process.rs measured (docs/BENCHMARKS.md,
+ * "Memory"): about 11 MB after init, and while an email is processed about twice its size (the
+ * raw bytes and its decoded parts: a 10 MB invite peaked at 30 MB). A batch processes
+ * `batchConcurrency` records at once, so the bound is init + concurrency x 2 x maxEmailBytes, in
+ * 64 MB steps, at least Lambda's 128 MB. The defaults (10 x 10 MiB) give 256 MB; ten 10 MB invites
+ * at once measured 76 MB against moto, which serves them one by one, while S3 may not.
+ */
+export function memoryForBatch(batchConcurrency: number, maxEmailBytes: number): number {
+  const initMb = 11;
+  const neededMb = initMb + (batchConcurrency * 2 * maxEmailBytes) / 1e6;
+  return Math.max(128, Math.ceil(neededMb / 64) * 64);
 }
 
 /** The retention periods CloudWatch Logs offers. */

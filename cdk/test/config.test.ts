@@ -151,6 +151,19 @@ describe('readConfig', () => {
     assert.equal(read({ reservedConcurrency: '5', maxConcurrency: '5' }).maxConcurrency, 5);
   });
 
+  test('the memory defaults to what a batch of the largest emails needs, and no less is accepted', () => {
+    // 11 MB + 10 x 2 x 10 MiB = 221 MB -> 256 MB; 11 + 10 x 2 x 1 MiB = 32 MB -> Lambda's 128 MB floor.
+    assert.equal(read({}).functionMemoryMb, 256);
+    assert.equal(read({ maxEmailBytes: String(1024 * 1024) }).functionMemoryMb, 128);
+    assert.equal(read({ maxEmailBytes: String(40 * 1024 * 1024) }).functionMemoryMb, 896);
+    assert.equal(read({ batchConcurrency: '2' }).functionMemoryMb, 128);
+    assert.equal(read({ functionMemoryMb: '1024' }).functionMemoryMb, 1024);
+    assert.match(
+      problemsOf({ functionMemoryMb: '128' })[0],
+      /^functionMemoryMb: 128 MB is less than a batch may need \(256 MB: 10 emails/,
+    );
+  });
+
   test('a calendar limit above the email limit is refused', () => {
     assert.match(problemsOf({ maxEmailBytes: '1000', maxCalendarBytes: '2000' })[0], /^maxCalendarBytes:/);
   });
