@@ -696,6 +696,68 @@ async fn the_outcome_names_the_component_that_decided_the_route() {
     assert_eq!(body["event"]["recurrence_id"], "2026-12-08T15:00:00Z");
 }
 
+/// The components of one message are published side by side: a failed publish holds back only
+/// its own, the others go out and are cleared, and the retry delivers just the one left.
+#[tokio::test]
+async fn a_series_publishes_its_components_together_and_retries_only_the_failed_one() {
+    let world = World::default();
+    let master = component("evt-1", 0, 8, ALICE);
+    world.put(
+        "series",
+        message(
+            Method::Request,
+            ALICE,
+            "<m1@example.com>",
+            vec![
+                master,
+                occurrence(component("evt-1", 0, 9, ALICE), 8),
+                occurrence(component("evt-1", 0, 10, ALICE), 9),
+            ],
+        ),
+    );
+    let service = world.service();
+    // fetch, read, commit, then three publishes started together: the second fails.
+    world.faults.fail_call(5, FaultMode::Before);
+    let error = service.process_source(&source("series")).await.unwrap_err();
+    assert!(error.is_transient(), "{error}");
+    assert_eq!(
+        world.faults.log(),
+        [
+            "fetch",
+            "read",
+            "commit",
+            "publish",
+            "publish",
+            "publish",
+            "clear_outbox",
+            "clear_outbox"
+        ]
+    );
+    assert_eq!(world.published().len(), 2);
+    let pending: Vec<_> = world
+        .records()
+        .into_values()
+        .filter_map(|record| record.outbox.map(|entry| entry.dedupe_id))
+        .collect();
+    assert_eq!(
+        pending.len(),
+        1,
+        "only the failed component is left to deliver"
+    );
+
+    let retry = service.process_source(&source("series")).await.unwrap();
+    assert_eq!(retry.published.len(), 1);
+    assert_eq!(retry.published[0].dedupe_id, pending[0]);
+    assert_eq!(world.published().len(), 3);
+    assert!(
+        world
+            .records()
+            .values()
+            .all(|record| record.outbox.is_none())
+    );
+    assert_never_stale(&world.published());
+}
+
 #[tokio::test]
 async fn a_failed_delete_is_not_a_failed_record() {
     // Lambda deletes every record not reported in batchItemFailures; reporting this one would

@@ -123,6 +123,12 @@ impl Outcome {
     }
 }
 
+/// What became of one outbox entry that was not left for a retry.
+enum Delivered {
+    Published,
+    SetAside,
+}
+
 /// Outbox entries published but not yet cleared from their records. Clearing waits on nothing
 /// but its publish, so a batch runs it alongside the SQS delete rather than before it: one round
 /// trip less per record (benches/batch.rs).
@@ -263,16 +269,18 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         // An earlier attempt committed these but did not get to publish them (or to say so).
         // Deliver them before anything newer can be published for the same event.
         let mut recovered_routes = Vec::new();
+        let mut recovered = Vec::new();
         for record in records.values_mut() {
             let Some(entry) = record.outbox.take() else {
                 continue;
             };
-            self.deliver(&record.key, &entry, &mut outcome, clears)
-                .await?;
             if record.last_source_key.as_deref() == Some(source.key.as_str()) {
                 recovered_routes.extend(route_attribute(&entry));
             }
+            recovered.push((record.key.clone(), entry));
         }
+        let recovered: Vec<_> = recovered.iter().map(|(key, entry)| (key, entry)).collect();
+        self.deliver_all(&recovered, &mut outcome, clears).await?;
 
         let states: BTreeMap<EventKey, RecordState> = records
             .iter()
@@ -324,12 +332,11 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 }
             }
         }
-        for write in &writes {
-            if let Some(entry) = &write.record.outbox {
-                self.deliver(&write.record.key, entry, &mut outcome, clears)
-                    .await?;
-            }
-        }
+        let committed: Vec<_> = writes
+            .iter()
+            .filter_map(|write| Some((&write.record.key, write.record.outbox.as_ref()?)))
+            .collect();
+        self.deliver_all(&committed, &mut outcome, clears).await?;
 
         // This very email was committed by an earlier attempt that died before publishing: the
         // ledger now calls it a duplicate of itself, but what it did was the recovered route.
@@ -393,48 +400,72 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         Ok(())
     }
 
-    /// Publishes a committed outbox entry and leaves it in `clears`. A crash before it is cleared
-    /// republishes it with the same dedupe id, which subscribers drop. An entry the publisher
-    /// refuses for good is set aside: retried before every later email of its event, it would
-    /// block the event forever.
+    /// Publishes committed outbox entries, all at once, and leaves the published ones in
+    /// `clears`. Each is its own event key's, with its own dedupe id, and the standard SNS topics
+    /// keep no order among messages anyway: published one after another, the components of a
+    /// series with exceptions cost a round trip each (benches/batch.rs). A crash before an entry
+    /// is cleared republishes it with the same dedupe id, which subscribers drop. The first
+    /// failure is returned once every entry had its try, so those that went out are cleared.
+    async fn deliver_all(
+        &self,
+        entries: &[(&EventKey, &OutboxEntry)],
+        outcome: &mut Outcome,
+        clears: &mut OutboxClears,
+    ) -> Result<(), ServiceError> {
+        let delivered =
+            futures::future::join_all(entries.iter().map(|(key, entry)| self.deliver(key, entry)))
+                .await;
+        let mut first_failure = None;
+        for ((key, entry), delivered) in entries.iter().zip(delivered) {
+            match delivered {
+                Ok(Delivered::Published) => {
+                    outcome.published.push(Published {
+                        topic: entry.topic,
+                        dedupe_id: entry.dedupe_id.clone(),
+                    });
+                    clears.0.push(((*key).clone(), entry.dedupe_id.clone()));
+                }
+                Ok(Delivered::SetAside) => outcome.set_aside.push(entry.dedupe_id.clone()),
+                Err(error) => {
+                    first_failure.get_or_insert(error);
+                }
+            }
+        }
+        first_failure.map_or(Ok(()), Err)
+    }
+
+    /// Publishes one committed outbox entry. An entry the publisher refuses for good is set
+    /// aside: retried before every later email of its event, it would block the event forever.
     async fn deliver(
         &self,
         key: &EventKey,
         entry: &OutboxEntry,
-        outcome: &mut Outcome,
-        clears: &mut OutboxClears,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Delivered, ServiceError> {
         let published = self
             .publisher
             .publish(entry.topic, &entry.body, &entry.attributes)
             .await;
-        if let Err(error) = published {
-            if error.is_transient() {
-                return Err(error.into());
-            }
-            // `outbox_set_aside` is what the CDK app's metric filter counts.
-            tracing::error!(
-                event = "outbox_set_aside",
-                dedupe_id = %entry.dedupe_id,
-                topic = %entry.topic,
-                error = %error,
-                "the publisher refused an outbox entry for good; it is set aside in the ledger"
-            );
-            let aside = SetAsideEntry {
-                from: key.clone(),
-                entry: entry.clone(),
-                why: error.to_string(),
-            };
-            self.ledger.set_aside_outbox(&aside).await?;
-            outcome.set_aside.push(entry.dedupe_id.clone());
-            return Ok(());
+        let Err(error) = published else {
+            return Ok(Delivered::Published);
+        };
+        if error.is_transient() {
+            return Err(error.into());
         }
-        outcome.published.push(Published {
-            topic: entry.topic,
-            dedupe_id: entry.dedupe_id.clone(),
-        });
-        clears.0.push((key.clone(), entry.dedupe_id.clone()));
-        Ok(())
+        // `outbox_set_aside` is what the CDK app's metric filter counts.
+        tracing::error!(
+            event = "outbox_set_aside",
+            dedupe_id = %entry.dedupe_id,
+            topic = %entry.topic,
+            error = %error,
+            "the publisher refused an outbox entry for good; it is set aside in the ledger"
+        );
+        let aside = SetAsideEntry {
+            from: key.clone(),
+            entry: entry.clone(),
+            why: error.to_string(),
+        };
+        self.ledger.set_aside_outbox(&aside).await?;
+        Ok(Delivered::SetAside)
     }
 
     /// Tells the sender why, when the core says they may be answered (`itip::answer`).
