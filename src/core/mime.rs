@@ -8,7 +8,7 @@ use std::borrow::Cow;
 
 use mail_parser::{Encoding, Header, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
-use super::calendar::text::{decode_bytes, normalize_address, unfold_bytes};
+use super::calendar::text::{decode_bytes, lossy_utf8, normalize_address, unfold_bytes};
 use super::model::Envelope;
 
 /// Attached messages nest; a hostile one could nest thousands deep. Real forwards and bounces
@@ -118,10 +118,7 @@ fn raw_header<'m>(message: &'m Message<'_>, name: &str) -> Option<Cow<'m, str>> 
 fn raw_value<'m>(message: &'m Message<'_>, header: &Header<'_>) -> Option<Cow<'m, str>> {
     let start = usize::try_from(header.offset_start).ok()?;
     let end = usize::try_from(header.offset_end).ok()?;
-    message
-        .raw_message
-        .get(start..end)
-        .map(String::from_utf8_lossy)
+    message.raw_message.get(start..end).map(lossy_utf8)
 }
 
 fn envelope_of(message: &Message<'_>) -> Envelope {

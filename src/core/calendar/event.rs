@@ -3,6 +3,8 @@
 //! components (Teams), lower-case names, text after END:VCALENDAR. Those are tolerated here; a
 //! calendar that still does not parse, or holds no VEVENT, is malformed.
 
+use std::borrow::Cow;
+
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property, read_calendar_simple};
 
@@ -86,8 +88,13 @@ const MAX_NESTING: usize = 8;
 /// and the last END:VCALENDAR.
 fn content_lines(text: &str) -> Result<String, CalendarError> {
     // Removing ASCII line breaks and the white space after them keeps valid UTF-8 valid.
-    let unfolded = String::from_utf8(unfold_bytes(text.as_bytes()))
-        .map_err(|_| CalendarError::Malformed("unfolding broke the text".into()))?;
+    let unfolded = match unfold_bytes(text.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(bytes) => Cow::Owned(
+            String::from_utf8(bytes)
+                .map_err(|_| CalendarError::Malformed("unfolding broke the text".into()))?,
+        ),
+    };
     let mut out = String::with_capacity(unfolded.len());
     let mut inside = false;
     let mut depth = 0usize;
