@@ -62,20 +62,27 @@ fuzz:
 			cargo fuzz run $$target corpus/$$target $$seeds -- $(FUZZ_FLAGS) -max_len=65536); \
 	done
 
-# Benchmarks need optimized code, but not the AWS SDK: build them without it (a cold release build
-# of the SDK crates takes over ten minutes here).
+# Benchmarks need optimized code. The core's run without the AWS SDK (a cold release build of the
+# SDK crates takes about ten minutes here); lambda_process builds the Lambda binaries as
+# `make build` does (--no-default-features --features aws) and starts them against moto. Each
+# benchmark leaves its figures in BENCH_FIGURES, from which benches/cost.py prices a million
+# invites (docs/BENCHMARKS.md).
 BENCH_EMAILS := fixtures/emails/outlook/exchange-invite-w-europe.eml \
 	fixtures/emails/google/gmail-invite-inline-and-attachment.eml \
 	fixtures/emails/apple/apple-mail-qp-ics-attachment.eml \
 	fixtures/emails/outlook/teams-meeting.eml \
 	fixtures/emails/google/google-recurring-moved-occurrence.eml
-bench: .venv/.bench-installed
+bench: export BENCH_FIGURES := $(CARGO_TARGET_DIR)/bench-figures
+bench: .venv/.bench-installed venv-moto
+	rm -rf $(BENCH_FIGURES)
 	$(CARGO) bench --no-default-features --features cli --bench analyze
 	$(CARGO) bench --no-default-features --features cli --bench ratio
 	$(CARGO) bench --no-default-features --features cli --bench batch
+	$(CARGO) bench --no-default-features --features aws --bench lambda_process
 	$(CARGO) build --release --no-default-features --features cli --bin invite-router
 	benches/whole_process.sh $(CARGO_TARGET_DIR)/release/invite-router
 	.venv/bin/python benches/python_baseline.py 200 $(BENCH_EMAILS)
+	python3 benches/cost.py $(BENCH_FIGURES)
 
 # Every fixture and shared-corpus email through the Python stack of the baseline and through
 # `inspect`; fixtures/README.md explains each disagreement.

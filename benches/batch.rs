@@ -27,6 +27,8 @@ use invite_router::service::{BatchRecord, Service};
 #[path = "common/cases.rs"]
 #[allow(dead_code)] // the bare parse is the other benches'
 mod cases;
+#[path = "common/figures.rs"]
+mod figures;
 
 /// The wait each kind of call adds, how many calls of each kind were made, and how many round
 /// trips they took: a call started while none is in flight starts a round trip; one started
@@ -73,6 +75,21 @@ impl Calls {
             tokio::time::sleep(wait).await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Calls and latencies by kind, for benches/cost.py.
+    fn figures(&self) -> serde_json::Value {
+        let by_kind = |value: &dyn Fn(&'static str) -> serde_json::Value| {
+            self.counts
+                .keys()
+                .map(|kind| (kind.to_string(), value(kind)))
+                .collect::<serde_json::Map<_, _>>()
+        };
+        serde_json::json!({
+            "round_trips": self.round_trips(),
+            "calls": by_kind(&|kind| self.counts[kind].load(Ordering::Relaxed).into()),
+            "latency_ms": by_kind(&|kind| ms(self.latency[kind]).into()),
+        })
     }
 
     fn round_trips(&self) -> usize {
@@ -349,6 +366,7 @@ fn main() {
     }
     let (_, calls) = runtime.block_on(intake(1, 1, true));
     let one = median_time(&runtime, || intake(1, 1, true));
+    let one_create = (one, calls.figures());
     println!(
         "intake, one create: {:.1} ms, {} round trips for {} calls ({})",
         ms(one),
@@ -381,8 +399,10 @@ fn main() {
         "intake, batch of {BATCH} creates without latency (the CPU and SQLite part): {:.1} ms",
         ms(cpu)
     );
+    let mut full_batch = one;
     for concurrency in [8, BATCH] {
         let batch = median_time(&runtime, || intake(BATCH, concurrency, true));
+        full_batch = batch;
         println!(
             "intake, batch of {BATCH} creates, BATCH_CONCURRENCY={concurrency}: {:.1} ms = {:.2}x one record, {:.2}x the slowest",
             ms(batch),
@@ -407,4 +427,15 @@ fn main() {
             batch.as_secs_f64() / one.as_secs_f64()
         );
     }
+    let (one_create_ms, one_create_calls) = (ms(one_create.0), one_create.1);
+    figures::record(
+        "batch",
+        &serde_json::json!({
+            "one_create_ms": one_create_ms,
+            "one_create": one_create_calls,
+            "batch_of_10_creates_ms": ms(full_batch),
+            "notifier_one_reply_ms": ms(one),
+            "notifier_one_reply": calls.figures(),
+        }),
+    );
 }

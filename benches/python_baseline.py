@@ -1,12 +1,15 @@
 """The Python yardstick DESIGN.md compares against: the same job (find the calendar parts of an
 email, parse them, read METHOD/UID/SEQUENCE/DTSTART) with the stdlib `email` package and PyPI's
-`icalendar`, the way a Python Lambda would do it. Prints the mean time per email.
+`icalendar`, the way a Python Lambda would do it. Prints the mean time per email (and, with
+BENCH_FIGURES set, writes it to BENCH_FIGURES/python_baseline.json for benches/cost.py).
 
 Usage: python benches/python_baseline.py ROUNDS FILE.eml...
 """
 
 import email
 import email.policy
+import json
+import os
 import sys
 import time
 
@@ -46,6 +49,12 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     per_email_us = elapsed / (rounds * len(emails)) * 1e6
     print(f"python email+icalendar: {per_email_us:.0f} us per email over {len(emails)} emails x {rounds} rounds")
+    # For benches/cost.py, as the Rust benchmarks do (benches/common/figures.rs).
+    figures = os.environ.get("BENCH_FIGURES")
+    if figures:
+        os.makedirs(figures, exist_ok=True)
+        with open(os.path.join(figures, "python_baseline.json"), "w") as out:
+            json.dump({"per_email_us": per_email_us}, out, indent=2)
 
 
 if __name__ == "__main__":
