@@ -134,7 +134,7 @@ enum Delivered {
 /// trip less per record (benches/batch.rs).
 #[derive(Debug, Default)]
 #[must_use = "published outbox entries must be cleared (Service::clear_published)"]
-pub struct OutboxClears(Vec<(EventKey, String)>);
+struct OutboxClears(Vec<(EventKey, String)>);
 
 pub struct Service<M, L, P> {
     store: M,
@@ -211,7 +211,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
 
     /// Removes published entries from their records, all at once: each clear is conditional on
     /// its own dedupe id, so neither their order nor a newer commit in between matters.
-    pub async fn clear_published(&self, clears: OutboxClears) -> Result<(), ServiceError> {
+    async fn clear_published(&self, clears: OutboxClears) -> Result<(), ServiceError> {
         let pending = clears
             .0
             .iter()
@@ -223,7 +223,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     /// [`Service::process_source`] up to the publishes: the entries they delivered are left in
     /// `clears`, for the caller to clear alongside whatever else waits only on the publish (the
     /// batch's SQS delete).
-    pub async fn process_source_leaving_clears(
+    async fn process_source_leaving_clears(
         &self,
         source: &MailSource,
         clears: &mut OutboxClears,
