@@ -45,8 +45,9 @@ pub async fn load_sdk_config() -> SdkConfig {
         .await
 }
 
-/// The HTTP client of every SDK client: hyper over rustls with ring, the system's trust roots
-/// (read when the first connection is made, not at start).
+/// The HTTP client of every SDK client: hyper over rustls with ring, the system's trust roots.
+/// aws-smithy-http-client reads those roots while the SDK clients are built, before the first
+/// poll: `SSL_CERT_FILE` (set by the CDK app) keeps that to one file (docs/BENCHMARKS.md).
 pub fn https_client() -> SharedHttpClient {
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(
