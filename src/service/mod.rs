@@ -279,8 +279,12 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             }
             recovered.push((record.key.clone(), entry));
         }
-        let recovered: Vec<_> = recovered.iter().map(|(key, entry)| (key, entry)).collect();
-        self.deliver_all(&recovered, &mut outcome, clears).await?;
+        self.deliver_all(
+            recovered.iter().map(|(key, entry)| (key, entry)),
+            &mut outcome,
+            clears,
+        )
+        .await?;
 
         let states: BTreeMap<EventKey, RecordState> = records
             .iter()
@@ -332,11 +336,10 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 }
             }
         }
-        let committed: Vec<_> = writes
+        let committed = writes
             .iter()
-            .filter_map(|write| Some((&write.record.key, write.record.outbox.as_ref()?)))
-            .collect();
-        self.deliver_all(&committed, &mut outcome, clears).await?;
+            .filter_map(|write| Some((&write.record.key, write.record.outbox.as_ref()?)));
+        self.deliver_all(committed, &mut outcome, clears).await?;
 
         // This very email was committed by an earlier attempt that died before publishing: the
         // ledger now calls it a duplicate of itself, but what it did was the recovered route.
@@ -406,12 +409,13 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     /// series with exceptions cost a round trip each (benches/batch.rs). A crash before an entry
     /// is cleared republishes it with the same dedupe id, which subscribers drop. The first
     /// failure is returned once every entry had its try, so those that went out are cleared.
-    async fn deliver_all(
+    async fn deliver_all<'e>(
         &self,
-        entries: &[(&EventKey, &OutboxEntry)],
+        entries: impl IntoIterator<Item = (&'e EventKey, &'e OutboxEntry)>,
         outcome: &mut Outcome,
         clears: &mut OutboxClears,
     ) -> Result<(), ServiceError> {
+        let entries: Vec<_> = entries.into_iter().collect();
         let delivered =
             futures::future::join_all(entries.iter().map(|(key, entry)| self.deliver(key, entry)))
                 .await;
