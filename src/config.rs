@@ -19,6 +19,7 @@ pub const MAX_CALENDAR_BYTES: &str = "MAX_CALENDAR_BYTES";
 pub const MAX_COMPONENTS: &str = "MAX_COMPONENTS";
 pub const MAX_ATTENDEES: &str = "MAX_ATTENDEES";
 pub const REQUIRE_AUTHENTICATION: &str = "REQUIRE_AUTHENTICATION";
+pub const TRUSTED_AUTHSERV_ID: &str = "TRUSTED_AUTHSERV_ID";
 pub const BATCH_CONCURRENCY: &str = "BATCH_CONCURRENCY";
 pub const DELEGATION: &str = "DELEGATION";
 pub const DELEGATES: &str = "DELEGATES";
@@ -417,6 +418,16 @@ impl CoreSettings {
                 _ => Delegation::SameDomain,
             },
             own_addresses,
+            trusted_authserv_id: reader.optional(
+                TRUSTED_AUTHSERV_ID,
+                crate::core::DEFAULT_TRUSTED_AUTHSERV_ID.to_owned(),
+                "an authserv-id (a domain name, e.g. amazonses.com)",
+                |text| {
+                    let text = text.trim().to_ascii_lowercase();
+                    (!text.is_empty() && !text.contains(|c: char| c.is_whitespace() || c == ';'))
+                        .then_some(text)
+                },
+            ),
         };
         let reply_rate_limit = reader.optional(
             REPLY_RATE_LIMIT,
@@ -507,6 +518,7 @@ mod tests {
         assert_eq!(config.ledger_table, "ledger");
         assert_eq!(config.limits, Limits::default());
         assert!(!config.policy.require_authentication);
+        assert_eq!(config.policy.trusted_authserv_id, "amazonses.com");
         assert_eq!(
             config.batch_concurrency,
             crate::service::DEFAULT_BATCH_CONCURRENCY
@@ -522,6 +534,7 @@ mod tests {
             (MAX_COMPONENTS, "20"),
             (MAX_ATTENDEES, "300"),
             (REQUIRE_AUTHENTICATION, "TRUE"),
+            (TRUSTED_AUTHSERV_ID, " Mx.Example.ORG "),
             (BATCH_CONCURRENCY, "3"),
         ]);
         let config = Config::from_env(&env(&pairs)).unwrap();
@@ -530,6 +543,7 @@ mod tests {
         assert_eq!(config.limits.max_components, 20);
         assert_eq!(config.limits.max_attendees, 300);
         assert!(config.policy.require_authentication);
+        assert_eq!(config.policy.trusted_authserv_id, "mx.example.org");
         assert_eq!(config.batch_concurrency, 3);
     }
 

@@ -2,7 +2,9 @@
 //! No I/O, no async, no clock, no environment: everything here is a plain function of its inputs,
 //! which is what lets it be tested exhaustively and fuzzed.
 
+pub mod auth_results;
 pub mod calendar;
+pub mod header_words;
 pub mod itip;
 pub mod message;
 pub mod mime;
@@ -34,7 +36,7 @@ impl Default for Limits {
 }
 
 /// How the sender is trusted and answered (DESIGN.md, "Sender trust" and "Who is answered").
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SenderPolicy {
     /// Refuse mail that carries no `Authentication-Results` at all (not from SES).
     pub require_authentication: bool,
@@ -42,6 +44,23 @@ pub struct SenderPolicy {
     pub delegation: itip::sender::Delegation,
     /// Our drop-box and reply addresses (whole, or a domain): never answered.
     pub own_addresses: Vec<String>,
+    /// The authserv-id whose `Authentication-Results` counts (`TRUSTED_AUTHSERV_ID`): the topmost
+    /// header must be written by it, else the sender's authentication is not known.
+    pub trusted_authserv_id: String,
+}
+
+/// SES writes its `Authentication-Results` as `amazonses.com`.
+pub const DEFAULT_TRUSTED_AUTHSERV_ID: &str = "amazonses.com";
+
+impl Default for SenderPolicy {
+    fn default() -> Self {
+        SenderPolicy {
+            require_authentication: false,
+            delegation: itip::sender::Delegation::default(),
+            own_addresses: Vec::new(),
+            trusted_authserv_id: DEFAULT_TRUSTED_AUTHSERV_ID.to_owned(),
+        }
+    }
 }
 
 /// Everything the core can say about one raw email without any state: what it carries and

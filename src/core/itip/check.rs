@@ -12,7 +12,7 @@
 
 use super::answer::ReplyFacts;
 use super::copies::{CopiesError, ItipMessage, merge_copies};
-use super::sender::{Delegation, authentication, may_speak_for, trust_verdict_given};
+use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
 use crate::core::calendar::event::CalendarLimits;
 use crate::core::message::fits_a_published_message;
 use crate::core::mime::MailContent;
@@ -145,8 +145,8 @@ pub fn check(
     // the rest moot, and neither may be answered.
     let sender = mail.envelope.sender.as_deref();
     // Judged once: both the verdict and the reply decision need it.
-    let authenticated = authentication(&mail.trust, sender);
-    let trust_refusal = trust_verdict_given(&mail.trust, authenticated, policy);
+    let authenticated = authentication(&mail.trust, sender, &policy.trusted_authserv_id);
+    let trust_refusal = trust_verdict(&mail.trust, authenticated, policy);
     let reply = ReplyFacts {
         authentication: authenticated,
         headers: mail.reply.clone(),

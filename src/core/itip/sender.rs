@@ -7,6 +7,7 @@
 //! message says about itself, SENT-BY included, until a rule here has tied it to what SES checked.
 
 use crate::core::SenderPolicy;
+use crate::core::auth_results;
 use crate::core::mime::TrustHeaders;
 use crate::core::model::{Organizer, Reason};
 
@@ -35,18 +36,10 @@ pub enum Authentication {
     Unknown,
 }
 
-/// The reason to refuse the email on its sender's trustworthiness alone, if any. Order matters:
-/// a virus or spam verdict is reported before authentication, since either makes the rest moot.
+/// The reason to refuse the email on its sender's trustworthiness alone, given how SES
+/// `authentication` judged it. Order matters: a virus or spam verdict is reported before
+/// authentication, since either makes the rest moot.
 pub fn trust_verdict(
-    trust: &TrustHeaders,
-    from: Option<&str>,
-    policy: &SenderPolicy,
-) -> Option<Reason> {
-    trust_verdict_given(trust, authentication(trust, from), policy)
-}
-
-/// [`trust_verdict`] when the caller already judged `authentication` (it needs it for the reply).
-pub fn trust_verdict_given(
     trust: &TrustHeaders,
     authentication: Authentication,
     policy: &SenderPolicy,
@@ -76,98 +69,76 @@ fn is_fail(verdict: Option<&str>) -> bool {
     verdict.is_some_and(|value| value.trim().eq_ignore_ascii_case("FAIL"))
 }
 
-/// RFC 8601 results, read as DMARC's relaxed alignment reads them: `dmarc=pass` is enough;
-/// `dmarc=fail` is never overridden; otherwise (none, temperror, permerror, absent) an SPF pass
-/// for the envelope-from domain, or a DKIM pass for `header.d` / `header.i`, counts only when
-/// that domain has the From domain's organizational domain.
-pub fn authentication(trust: &TrustHeaders, from: Option<&str>) -> Authentication {
-    let Some(results) = trust.authentication_results.as_deref() else {
+/// The identities an SPF or DKIM pass vouches for: SPF's envelope-from (RFC 8601's
+/// `smtp.mailfrom`, the older `smtp.mail`, SES's `envelope-from` element), DKIM's signing domain.
+const VOUCHED_IDENTITIES: [&str; 5] = [
+    "smtp.mailfrom",
+    "smtp.mail",
+    "envelope-from",
+    "header.d",
+    "header.i",
+];
+
+/// The topmost `Authentication-Results`, read by RFC 8601's grammar ([`auth_results`]) and
+/// judged as DMARC's relaxed alignment judges it:
+/// - a header from anyone but `trusted_authserv_id` says nothing: not known;
+/// - a header the grammar cannot read is a failure (a pass is never guessed);
+/// - any `dmarc=fail` wins over every pass;
+/// - `dmarc=pass` counts only when its `header.from` is the From domain judged here;
+/// - otherwise (none, temperror, permerror, absent) an SPF pass for the envelope-from domain, or
+///   a DKIM pass for `header.d` / `header.i`, counts only when that domain has the From domain's
+///   organizational domain.
+pub fn authentication(
+    trust: &TrustHeaders,
+    from: Option<&str>,
+    trusted_authserv_id: &str,
+) -> Authentication {
+    let Some(header) = trust.authentication_results.as_deref() else {
         return Authentication::Unknown;
     };
+    let Ok(results) = auth_results::parse(header) else {
+        return Authentication::Failed;
+    };
+    if !results
+        .authserv_id
+        .eq_ignore_ascii_case(trusted_authserv_id.trim())
+    {
+        return Authentication::Unknown;
+    }
     let from_domain = from.and_then(domain_of);
     let from_domain = from_domain.as_deref();
-    let mut aligned_pass = false;
-    let mut verdict = None;
-    for_each_method_result(&strip_comments(results), |method, result, identity| {
-        let is = |name: &str, value: &str| name.eq_ignore_ascii_case(value);
-        if verdict.is_some() {
-            return;
-        }
-        if is(method, "dmarc") && is(result, "pass") {
-            verdict = Some(Authentication::Aligned);
-        } else if is(method, "dmarc") && is(result, "fail") {
-            verdict = Some(Authentication::Failed);
-        } else if (is(method, "spf") || is(method, "dkim")) && is(result, "pass") {
-            aligned_pass |= identity
-                .is_some_and(|identity| aligned(domain_of(identity).as_deref(), from_domain));
-        }
-    });
-    match verdict {
-        Some(verdict) => verdict,
-        None if aligned_pass => Authentication::Aligned,
-        None => Authentication::Failed,
-    }
-}
-
-/// Calls `f(method, result, identity)` for each `method=result` of an `Authentication-Results`
-/// value (comments already removed), once with no identity and once per identity it vouches for,
-/// in order. The first element is the authserv-id. RFC 8601 puts properties after the result
-/// (`spf=pass smtp.mailfrom=a@example.com`); SES writes them as elements of their own after it
-/// (`spf=pass client-ip=192.0.2.1; envelope-from=a@example.com; helo=...;`), so an element that
-/// names no method belongs to the method before it. Nothing is allocated: this runs per email.
-fn for_each_method_result<'r>(
-    results: &'r str,
-    mut f: impl FnMut(&'r str, &'r str, Option<&'r str>),
-) {
-    const IDENTITIES: [&str; 5] = [
-        "smtp.mailfrom",
-        "smtp.mail",
-        "envelope-from",
-        "header.d",
-        "header.i",
-    ];
-    let mut current: Option<(&str, &str)> = None;
-    for element in results.split(';').skip(1) {
-        for (index, word) in element.split_whitespace().enumerate() {
-            let Some((name, value)) = word.split_once('=') else {
-                continue;
-            };
-            if index == 0 && is_method(name) {
-                current = Some((name, value));
-                f(name, value, None);
-            } else if IDENTITIES
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(name))
-                && let Some((method, result)) = current
-            {
-                f(method, result, Some(value));
-            }
-        }
-    }
-}
-
-/// RFC 8601 method names are plain tokens; properties are `ptype.property`; the rest are the
-/// elements SES writes after its SPF result.
-fn is_method(name: &str) -> bool {
-    !name.contains('.')
-        && !["client-ip", "envelope-from", "helo"]
+    let dmarc = || {
+        results
+            .results
             .iter()
-            .any(|element| element.eq_ignore_ascii_case(name))
-}
-
-/// Drops `( ... )` comments, which may nest and may contain `;` or `=`.
-fn strip_comments(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut depth = 0usize;
-    for c in text.chars() {
-        match c {
-            '(' => depth += 1,
-            ')' => depth = depth.saturating_sub(1),
-            _ if depth == 0 => out.push(c),
-            _ => {}
-        }
+            .filter(|result| result.method == "dmarc")
+    };
+    if dmarc().any(|result| result.result == "fail") {
+        return Authentication::Failed;
     }
-    out
+    let dmarc_pass_for_from = dmarc().any(|result| {
+        result.result == "pass"
+            && result
+                .property("header.from")
+                .any(|domain| domain_of(domain).as_deref() == from_domain && from_domain.is_some())
+    });
+    let aligned_pass = results
+        .results
+        .iter()
+        .filter(|result| {
+            matches!(result.method.as_str(), "spf" | "dkim") && result.result == "pass"
+        })
+        .flat_map(|result| {
+            VOUCHED_IDENTITIES
+                .iter()
+                .flat_map(move |name| result.property(name))
+        })
+        .any(|identity| aligned(domain_of(identity).as_deref(), from_domain));
+    if dmarc_pass_for_from || aligned_pass {
+        Authentication::Aligned
+    } else {
+        Authentication::Failed
+    }
 }
 
 /// The domain of an address (`user@Example.COM`, `@example.com`) or a bare domain, lower-case,
@@ -236,6 +207,7 @@ pub fn parse_delegates(text: &str) -> Option<Vec<(String, String)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::DEFAULT_TRUSTED_AUTHSERV_ID;
 
     fn trust(spam: Option<&str>, virus: Option<&str>, auth: Option<&str>) -> TrustHeaders {
         TrustHeaders {
@@ -247,11 +219,17 @@ mod tests {
         }
     }
 
+    /// What `check` does: authentication judged once, then the verdict.
+    fn judged(trust: &TrustHeaders, from: Option<&str>, policy: &SenderPolicy) -> Option<Reason> {
+        let authenticated = authentication(trust, from, &policy.trusted_authserv_id);
+        trust_verdict(trust, authenticated, policy)
+    }
+
     const FROM: Option<&str> = Some("a@example.com");
     const SES_PASS: &str = "amazonses.com; spf=pass (spf: domain of a@example.com designates 192.0.2.1 as permitted sender) smtp.mailfrom=a@example.com; dkim=pass header.i=@example.com; dmarc=pass header.from=example.com;";
 
     fn verdict(auth: &str) -> Option<Reason> {
-        trust_verdict(
+        judged(
             &trust(None, None, Some(auth)),
             FROM,
             &SenderPolicy::default(),
@@ -262,7 +240,7 @@ mod tests {
     fn verdicts_in_order_virus_spam_authentication() {
         let lax = SenderPolicy::default();
         assert_eq!(
-            trust_verdict(
+            judged(
                 &trust(Some("PASS"), Some("PASS"), Some(SES_PASS)),
                 FROM,
                 &lax
@@ -270,7 +248,7 @@ mod tests {
             None
         );
         assert_eq!(
-            trust_verdict(
+            judged(
                 &trust(Some("FAIL"), Some("FAIL"), Some(SES_PASS)),
                 FROM,
                 &lax
@@ -278,17 +256,14 @@ mod tests {
             Some(Reason::Virus)
         );
         assert_eq!(
-            trust_verdict(
+            judged(
                 &trust(Some(" fail "), Some("PASS"), Some(SES_PASS)),
                 FROM,
                 &lax
             ),
             Some(Reason::Spam)
         );
-        assert_eq!(
-            trust_verdict(&trust(Some("GRAY"), None, None), FROM, &lax),
-            None
-        );
+        assert_eq!(judged(&trust(Some("GRAY"), None, None), FROM, &lax), None);
     }
 
     #[test]
@@ -347,19 +322,28 @@ mod tests {
             None,
             Some("amazonses.com; dkim=pass header.d=corp.co.uk.evil.example; dmarc=none"),
         );
-        assert_eq!(authentication(&lookalike, from), Authentication::Failed);
+        assert_eq!(
+            authentication(&lookalike, from, "amazonses.com"),
+            Authentication::Failed
+        );
         let sibling = trust(
             None,
             None,
             Some("amazonses.com; dkim=pass header.d=other.co.uk; dmarc=none"),
         );
-        assert_eq!(authentication(&sibling, from), Authentication::Failed);
+        assert_eq!(
+            authentication(&sibling, from, "amazonses.com"),
+            Authentication::Failed
+        );
         let same = trust(
             None,
             None,
             Some("amazonses.com; dkim=pass header.d=mail.corp.co.uk; dmarc=none"),
         );
-        assert_eq!(authentication(&same, from), Authentication::Aligned);
+        assert_eq!(
+            authentication(&same, from, "amazonses.com"),
+            Authentication::Aligned
+        );
     }
 
     #[test]
@@ -397,6 +381,148 @@ mod tests {
         );
     }
 
+    /// RFC 8601's grammar against the forms that split-by-hand parsing got wrong: each row is
+    /// (header, From, what SES's verdict must be).
+    #[test]
+    fn the_grammar_table() {
+        use Authentication::{Aligned, Failed, Unknown};
+        let from = "a@example.com";
+        let table: &[(&str, &str, Authentication)] = &[
+            // A quoted local part is one value: its `;` and `dmarc=pass` are text.
+            (
+                "amazonses.com; spf=pass smtp.mailfrom=\"x; dmarc=pass; y\"@evil.example; dmarc=fail header.from=example.com",
+                from,
+                Failed,
+            ),
+            // A `(` inside quotes opens no comment that could swallow the fail.
+            (
+                "amazonses.com; spf=pass client-ip=192.0.2.1; envelope-from=\"a (b\"@evil.example; dmarc=fail header.from=example.com; dkim=pass header.d=example.com",
+                from,
+                Failed,
+            ),
+            // A fake aligned SPF pass inside the attacker's quoted local part.
+            (
+                "amazonses.com; spf=pass smtp.mailfrom=\"; spf=pass smtp.mailfrom=a@example.com; \"@evil.example; dmarc=none header.from=example.com",
+                from,
+                Failed,
+            ),
+            // CFWS around `=`, and a fold between `dmarc=` and `fail`.
+            (
+                "amazonses.com; dkim=pass header.d=example.com; dmarc = fail header.from=example.com",
+                from,
+                Failed,
+            ),
+            (
+                "amazonses.com; dkim=pass header.d=example.com; dmarc=\r\n fail header.from=example.com",
+                from,
+                Failed,
+            ),
+            (
+                "amazonses.com; dmarc (policy) = (reject) fail header.from=example.com; spf=pass smtp.mailfrom=a@example.com",
+                from,
+                Failed,
+            ),
+            // Two DMARC results: the fail wins, wherever it stands.
+            (
+                "amazonses.com; dmarc=pass header.from=example.com; dmarc=fail header.from=example.com",
+                from,
+                Failed,
+            ),
+            // A DMARC pass for another domain is not a pass for ours.
+            (
+                "amazonses.com; dmarc=pass header.from=evil.example",
+                from,
+                Failed,
+            ),
+            (
+                "amazonses.com; dmarc=pass header.from=Example.COM.",
+                from,
+                Aligned,
+            ),
+            // Only our authserv-id speaks; another's header is not known.
+            (
+                "mx.evil.example; dmarc=pass header.from=example.com",
+                from,
+                Unknown,
+            ),
+            (
+                "\"amazonses.com\" 1; dmarc=pass header.from=example.com",
+                from,
+                Aligned,
+            ),
+            // What the grammar cannot place is never a pass.
+            (
+                "amazonses.com; dmarc=pass header.from=example.com (unclosed",
+                from,
+                Failed,
+            ),
+            (
+                "amazonses.com; dmarc=pass header.from=\"example.com",
+                from,
+                Failed,
+            ),
+            ("amazonses.com; none", from, Failed),
+            // An unquoted `=` in an address (Google's bounce addresses) is part of it.
+            (
+                "amazonses.com; spf=pass client-ip=192.0.2.1; envelope-from=bounce=a=example.com@bounces.example.com; dmarc=none header.from=example.com",
+                from,
+                Aligned,
+            ),
+            // RFC 8601 B.4's shape, SES's authserv-id.
+            (
+                "amazonses.com; auth=pass (cram-md5) smtp.auth=sender@example.com; spf=pass smtp.mailfrom=example.com",
+                from,
+                Aligned,
+            ),
+            // RFC 8601 B.6: two DKIM signatures, one good.
+            (
+                "amazonses.com; dkim=pass reason=\"good signature\" header.i=@mail-router.example.net; dkim=fail reason=\"bad signature\" header.i=@example.com",
+                from,
+                Failed,
+            ),
+            (
+                "amazonses.com; dkim=fail reason=\"bad signature\" header.i=@mail-router.example.net; dkim=pass reason=\"good signature\" header.i=@example.com",
+                from,
+                Aligned,
+            ),
+        ];
+        let mut wrong = Vec::new();
+        for (header, from, expected) in table {
+            let got = authentication(
+                &trust(None, None, Some(header)),
+                Some(from),
+                DEFAULT_TRUSTED_AUTHSERV_ID,
+            );
+            if got != *expected {
+                wrong.push(format!("{header:?}: {got:?}, expected {expected:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn a_header_from_another_authserv_id_is_not_known() {
+        let other = trust(
+            None,
+            None,
+            Some("mx.google.com; dmarc=pass header.from=example.com"),
+        );
+        assert_eq!(judged(&other, FROM, &SenderPolicy::default()), None);
+        let strict = SenderPolicy {
+            require_authentication: true,
+            ..SenderPolicy::default()
+        };
+        assert_eq!(
+            judged(&other, FROM, &strict),
+            Some(Reason::SenderUnauthenticated)
+        );
+        let trusting_google = SenderPolicy {
+            trusted_authserv_id: "mx.google.com".into(),
+            ..strict
+        };
+        assert_eq!(judged(&other, FROM, &trusting_google), None);
+    }
+
     #[test]
     fn exactly_one_sender() {
         let lax = SenderPolicy::default();
@@ -407,7 +533,7 @@ mod tests {
                 ..trust(None, None, Some(SES_PASS))
             };
             assert_eq!(
-                trust_verdict(&headers, FROM, &lax),
+                judged(&headers, FROM, &lax),
                 Some(Reason::SenderUnauthenticated),
                 "{fields} fields, {mailboxes} mailboxes"
             );
@@ -417,7 +543,7 @@ mod tests {
     #[test]
     fn missing_results_are_unknown_unless_required() {
         assert_eq!(
-            trust_verdict(&trust(None, None, None), FROM, &SenderPolicy::default()),
+            judged(&trust(None, None, None), FROM, &SenderPolicy::default()),
             None
         );
         let strict = SenderPolicy {
@@ -425,7 +551,7 @@ mod tests {
             ..SenderPolicy::default()
         };
         assert_eq!(
-            trust_verdict(&trust(None, None, None), FROM, &strict),
+            judged(&trust(None, None, None), FROM, &strict),
             Some(Reason::SenderUnauthenticated)
         );
     }
