@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use mail_parser::{Encoding, Header, Message, MessageParser, MessagePart, MimeHeaders, PartType};
 
 use super::calendar::text::{decode_bytes, lossy_utf8, normalize_address, unfold_bytes};
+use super::header_words;
 use super::model::Envelope;
 
 /// Attached messages nest; a hostile one could nest thousands deep. Real forwards and bounces
@@ -44,19 +45,24 @@ pub struct TrustHeaders {
     pub from_mailboxes: usize,
 }
 
-/// The headers that say whether answering the sender would feed a loop or be backscatter.
+/// The headers that say whether answering the sender would feed a loop or be backscatter, each
+/// read by its RFC's grammar over every field of that name (a message may repeat a field).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReplyHeaders {
-    /// `Auto-Submitted`'s keyword, lower-cased (`no`, `auto-replied`, `auto-generated`, ...).
+    /// `Auto-Submitted` (RFC 3834), lower-cased, the most telling of its fields: any keyword
+    /// other than `no` or `auto-generated` first, then `auto-generated`, then `no`. A field that
+    /// cannot be read counts as `auto-replied`.
     pub auto_submitted: Option<String>,
-    /// `X-Auto-Response-Suppress` is present (Exchange's "do not answer this automatically").
-    pub auto_response_suppress: bool,
+    /// A de facto auto-reply marker: `X-Auto-Response-Suppress` (Exchange), `X-Autoreply`,
+    /// `X-Autorespond`, or `Precedence: auto_reply`.
+    pub auto_reply_marker: bool,
     /// `Return-Path` is the null path `<>`: the message is a bounce.
     pub null_return_path: bool,
-    /// `List-Id` or `List-Unsubscribe` is present.
+    /// A list header: RFC 2919's `List-Id` or any of RFC 2369's (`List-Help`, `-Subscribe`,
+    /// `-Unsubscribe`, `-Post`, `-Owner`, `-Archive`), or RFC 8058's `List-Unsubscribe-Post`.
     pub list_headers: bool,
-    /// `Precedence`'s value, lower-cased.
-    pub precedence: Option<String>,
+    /// `Precedence: bulk`, `list` or `junk` in any of its fields.
+    pub bulk_precedence: bool,
     /// The message is a delivery or disposition report (`multipart/report`).
     pub report: bool,
 }
@@ -182,19 +188,45 @@ fn trust_headers_of(message: &Message<'_>) -> TrustHeaders {
     }
 }
 
+/// Every header a mailing list manager adds (RFC 2369, RFC 2919, RFC 8058).
+const LIST_HEADERS: [&str; 8] = [
+    "List-Id",
+    "List-Help",
+    "List-Subscribe",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    "List-Post",
+    "List-Owner",
+    "List-Archive",
+];
+
+/// Headers whose presence alone marks an automatic reply.
+const AUTO_REPLY_HEADERS: [&str; 3] = ["X-Auto-Response-Suppress", "X-Autoreply", "X-Autorespond"];
+
 fn reply_headers_of(message: &Message<'_>) -> ReplyHeaders {
-    let has = |name: &str| {
+    let fields = |name: &'static str| {
         message
             .headers()
             .iter()
-            .any(|header| header.name.as_str().eq_ignore_ascii_case(name))
+            .filter(move |header| header.name.as_str().eq_ignore_ascii_case(name))
     };
-    // The first word, without comments: `Auto-Submitted: auto-replied (vacation)`.
-    let keyword = |name: &str| {
-        raw_header(message, name)
-            .and_then(|value| value.split(['(', ';']).next().map(str::to_owned))
-            .map(|value| value.trim().to_ascii_lowercase())
-            .filter(|value| !value.is_empty())
+    let has = |name: &'static str| fields(name).next().is_some();
+    // Each field's first keyword, comments skipped; an unreadable field as `None`.
+    let keywords = |name: &'static str| -> Vec<Option<String>> {
+        fields(name)
+            .map(|header| {
+                raw_value(message, header)
+                    .and_then(|value| header_words::leading_keyword(&value).ok())
+                    .flatten()
+            })
+            .collect()
+    };
+    let precedences = keywords("Precedence");
+    let is_precedence = |wanted: &[&str]| {
+        precedences
+            .iter()
+            .flatten()
+            .any(|precedence| wanted.contains(&precedence.as_str()))
     };
     let null_return_path = raw_header(message, "Return-Path").is_some_and(|value| {
         value
@@ -208,13 +240,29 @@ fn reply_headers_of(message: &Message<'_>) -> ReplyHeaders {
                 .is_some_and(|sub| sub.eq_ignore_ascii_case("report"))
     });
     ReplyHeaders {
-        auto_submitted: keyword("Auto-Submitted"),
-        auto_response_suppress: has("X-Auto-Response-Suppress"),
+        auto_submitted: most_telling_auto_submitted(keywords("Auto-Submitted")),
+        auto_reply_marker: AUTO_REPLY_HEADERS.into_iter().any(has)
+            || is_precedence(&["auto_reply"]),
         null_return_path,
-        list_headers: has("List-Id") || has("List-Unsubscribe"),
-        precedence: keyword("Precedence"),
+        list_headers: LIST_HEADERS.into_iter().any(has),
+        bulk_precedence: is_precedence(&["bulk", "list", "junk"]),
         report,
     }
+}
+
+/// RFC 3834 5.1: any value but `no` means the message was sent automatically. Of several fields
+/// the strongest claim wins, so a `no` cannot hide an `auto-replied` after it; an unreadable field
+/// is read as the strongest.
+fn most_telling_auto_submitted(keywords: Vec<Option<String>>) -> Option<String> {
+    let rank = |keyword: &Option<String>| match keyword.as_deref() {
+        Some("no") => 0,
+        Some("auto-generated") => 1,
+        _ => 2,
+    };
+    keywords
+        .into_iter()
+        .max_by_key(rank)
+        .map(|keyword| keyword.unwrap_or_else(|| "auto-replied".to_owned()))
 }
 
 fn unfold_header(value: &str) -> String {
@@ -334,6 +382,60 @@ mod tests {
 
     fn mail(body: &str) -> MailContent {
         read_mail(body.as_bytes(), 512 * 1024).expect("parses")
+    }
+
+    fn reply_headers(headers: &str) -> ReplyHeaders {
+        mail(&format!(
+            "From: a@example.com\r\n{headers}Subject: x\r\n\r\nbody\r\n"
+        ))
+        .reply
+    }
+
+    #[test]
+    fn auto_reply_and_list_markers_by_their_rfcs() {
+        let auto = |headers: &str| reply_headers(headers).auto_submitted;
+        assert_eq!(
+            auto("Auto-Submitted: (vacation) auto-replied\r\n"),
+            Some("auto-replied".into())
+        );
+        assert_eq!(
+            auto("Auto-Submitted: no\r\nAuto-Submitted: auto-replied\r\n"),
+            Some("auto-replied".into())
+        );
+        assert_eq!(
+            auto("Auto-Submitted: auto-generated\r\nAuto-Submitted: no\r\n"),
+            Some("auto-generated".into())
+        );
+        assert_eq!(
+            auto("Auto-Submitted:\r\n Auto-Notified; owner-email=\"a@example.com\"\r\n"),
+            Some("auto-notified".into())
+        );
+        assert_eq!(
+            auto("Auto-Submitted: (unclosed auto-replied\r\n"),
+            Some("auto-replied".into())
+        );
+        assert_eq!(auto("Auto-Submitted: No (a human)\r\n"), Some("no".into()));
+        assert_eq!(auto(""), None);
+        for marker in [
+            "X-Autoreply: yes\r\n",
+            "X-Autorespond: vacation\r\n",
+            "X-Auto-Response-Suppress: All\r\n",
+            "Precedence: (out of office) auto_reply\r\n",
+        ] {
+            assert!(reply_headers(marker).auto_reply_marker, "{marker}");
+        }
+        for list in [
+            "List-Post: <mailto:team@lists.example.com>\r\n",
+            "List-Id: Team <team.lists.example.com>\r\n",
+            "List-Help: <mailto:help@lists.example.com>\r\n",
+            "list-archive: <https://lists.example.com/team>\r\n",
+        ] {
+            assert!(reply_headers(list).list_headers, "{list}");
+        }
+        assert!(reply_headers("Precedence: first-class\r\nPrecedence: Bulk\r\n").bulk_precedence);
+        assert!(!reply_headers("Precedence: first-class\r\n").bulk_precedence);
+        let plain = reply_headers("Reply-To: b@example.com\r\n");
+        assert_eq!(plain, ReplyHeaders::default());
     }
 
     #[test]
