@@ -43,12 +43,14 @@ inspect:
 	$(CARGO) run --quiet --bin invite-router -- inspect --pretty "$(EML)"
 
 # cargo-fuzz drives libFuzzer through unstable rustc flags; RUSTC_BOOTSTRAP lets the stable
-# toolchain accept them (no nightly can be downloaded here). Three targets, FUZZ_SECONDS each:
-# analyze (any bytes through the core), decide (the rules against arbitrary ledger states) and
-# intake (any SQS body). The email targets start from the fixture emails, intake from the bodies
-# of fixtures/sqs.
+# toolchain accept them (no nightly can be downloaded here). Five targets, FUZZ_SECONDS each:
+# analyze (any bytes through the core), decide (the rules against arbitrary ledger states),
+# intake (any SQS body), auth_results (any Authentication-Results value through the RFC 8601
+# parser and the trust judgement) and reply (any subject, summary, Message-ID and sender through
+# the reply renderer, each reply read back strictly). The email targets start from the fixture
+# emails, intake from the bodies of fixtures/sqs, auth_results from the fixtures' headers.
 FUZZ_SECONDS ?= 600
-FUZZ_TARGETS ?= analyze decide intake
+FUZZ_TARGETS ?= analyze decide intake auth_results reply
 FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
@@ -56,8 +58,12 @@ fuzz:
 	python3 -c 'import json,glob,hashlib,sys; \
 		[open("fuzz/corpus/intake/seed-" + hashlib.sha1(r["body"].encode()).hexdigest()[:12], "w").write(r["body"]) \
 		 for f in glob.glob("fixtures/sqs/*.json") for r in json.load(open(f))["Records"]]'
+	python3 -c 'import email,email.policy,glob,hashlib; \
+		[open("fuzz/corpus/auth_results/seed-" + hashlib.sha1(v.encode()).hexdigest()[:12], "w").write(v) \
+		 for f in glob.glob("fixtures/emails/*/*.eml") \
+		 for v in email.message_from_binary_file(open(f, "rb"), policy=email.policy.compat32).get_all("Authentication-Results", [])]'
 	set -e; for target in $(FUZZ_TARGETS); do \
-		seeds=$$([ $$target = intake ] || echo $(addprefix ../,$(wildcard fixtures/emails/*/))); \
+		seeds=$$(case $$target in analyze|decide) echo $(addprefix ../,$(wildcard fixtures/emails/*/));; esac); \
 		(cd fuzz && RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR=$(CARGO_TARGET_DIR)-fuzz \
 			cargo fuzz run $$target corpus/$$target $$seeds -- $(FUZZ_FLAGS) -max_len=65536); \
 	done

@@ -14,7 +14,7 @@ use serde_json::Value;
 use tracing::{Instrument, field};
 
 use crate::core::model::{ConfirmationMessage, RejectedMessage};
-use crate::core::reply::{ReplyError, render_confirmation, render_reply};
+use crate::core::reply::{ReplyError, Stationery, render_confirmation, render_reply};
 use crate::ports::{Claim, Classified, ErrorKind, Mailer, PortError, ReplyLog};
 use crate::service::BatchRecord;
 
@@ -54,6 +54,9 @@ pub enum NotifyError {
     BadMessage(String),
     #[error(transparent)]
     Render(#[from] ReplyError),
+    /// The operating system gave no random bytes for the MIME boundary; a retry may get them.
+    #[error("no random bytes for the reply's MIME boundary: {0}")]
+    Entropy(String),
     #[error(transparent)]
     Port(#[from] PortError),
 }
@@ -63,12 +66,21 @@ impl Classified for NotifyError {
         match self {
             NotifyError::BadMessage(_) | NotifyError::Render(_) => ErrorKind::Permanent,
             NotifyError::Port(error) => error.kind(),
+            NotifyError::Entropy(_) => ErrorKind::Transient,
         }
     }
 }
 
 /// The time replies are dated and rate-limited by. A function so tests can fix it.
 pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+/// A fresh random MIME boundary seed per reply, from the operating system's generator: nothing
+/// the sender wrote can predict it.
+fn boundary_seed() -> Result<u128, NotifyError> {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).map_err(|error| NotifyError::Entropy(error.to_string()))?;
+    Ok(u128::from_le_bytes(bytes))
+}
 
 pub struct Notifier<M, R> {
     mailer: M,
@@ -106,11 +118,14 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
     /// carrying it. `Ok` means handled for good; `Err` says whether a retry can help.
     pub async fn notify(&self, body: &str) -> Result<Notified, NotifyError> {
         let now = (self.clock)();
+        let stationery = Stationery {
+            reply_from: &self.reply_from,
+            now,
+            boundary_seed: boundary_seed()?,
+        };
         let reply = match parse_notice(body)? {
-            Notice::Refusal(rejected) => render_reply(&rejected, &self.reply_from, now)?,
-            Notice::Confirmation(confirmed) => {
-                render_confirmation(&confirmed, &self.reply_from, now)?
-            }
+            Notice::Refusal(rejected) => render_reply(&rejected, stationery)?,
+            Notice::Confirmation(confirmed) => render_confirmation(&confirmed, stationery)?,
         };
         match self
             .log

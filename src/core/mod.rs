@@ -5,6 +5,7 @@
 pub mod auth_results;
 pub mod calendar;
 pub mod header_words;
+pub mod inert;
 pub mod itip;
 pub mod message;
 pub mod mime;

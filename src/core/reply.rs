@@ -18,6 +18,7 @@ use mail_builder::headers::raw::Raw;
 use mail_builder::mime::MimePart;
 use minijinja::{Environment, context};
 
+use super::inert::{self, MAX_QUOTED_CHARS};
 use super::model::{ConfirmationMessage, RejectedMessage};
 
 /// Languages a reply can be written in; the first is the fallback.
@@ -91,50 +92,61 @@ pub fn pick_language(preferences: &[String]) -> &'static str {
         .unwrap_or(LANGUAGES[0])
 }
 
-/// The reply to `rejected`, from `reply_from`, dated `now`.
+/// What a reply is written with besides the notice: our From address, the time, and the random
+/// seed of its MIME boundary (the caller draws it from the operating system).
+#[derive(Debug, Clone, Copy)]
+pub struct Stationery<'a> {
+    pub reply_from: &'a str,
+    pub now: DateTime<Utc>,
+    pub boundary_seed: u128,
+}
+
+/// The reply to `rejected`.
 pub fn render_reply(
     rejected: &RejectedMessage,
-    reply_from: &str,
-    now: DateTime<Utc>,
+    stationery: Stationery<'_>,
 ) -> Result<Reply, ReplyError> {
-    let letter = Letter {
-        dedupe_id: &rejected.dedupe_id,
-        to: &rejected.sender,
-        subject: rejected.subject.as_deref().unwrap_or("").trim(),
-        original_message_id: rejected.source.message_id.as_deref(),
-        language: supported(&rejected.language),
-    };
+    let letter = Letter::new(
+        &rejected.dedupe_id,
+        &rejected.sender,
+        rejected.subject.as_deref(),
+        rejected.source.message_id.as_deref(),
+        &rejected.language,
+    );
     let context = context! {
         reason => rejected.reason.code(),
-        subject => letter.subject,
+        subject => &letter.subject,
         received => received(rejected.received_at),
         reference => reference(letter.dedupe_id),
     };
-    letter.write("body", context, reply_from, now)
+    letter.write("body", context, stationery)
 }
 
-/// With `NOTIFY_ON_SUCCESS`: the confirmation of `confirmation`, from `reply_from`, dated `now`.
+/// With `NOTIFY_ON_SUCCESS`: the confirmation of `confirmation`.
 pub fn render_confirmation(
     confirmation: &ConfirmationMessage,
-    reply_from: &str,
-    now: DateTime<Utc>,
+    stationery: Stationery<'_>,
 ) -> Result<Reply, ReplyError> {
-    let letter = Letter {
-        dedupe_id: &confirmation.dedupe_id,
-        to: &confirmation.sender,
-        subject: confirmation.subject.as_deref().unwrap_or("").trim(),
-        original_message_id: confirmation.source.message_id.as_deref(),
-        language: supported(&confirmation.language),
-    };
+    let letter = Letter::new(
+        &confirmation.dedupe_id,
+        &confirmation.sender,
+        confirmation.subject.as_deref(),
+        confirmation.source.message_id.as_deref(),
+        &confirmation.language,
+    );
+    let summary = confirmation
+        .summary
+        .as_deref()
+        .map(|summary| inert::one_line(summary, MAX_QUOTED_CHARS));
     let context = context! {
         route => confirmation.route.as_str(),
-        summary => confirmation.summary.as_deref().unwrap_or(letter.subject),
+        summary => summary.as_deref().unwrap_or(&letter.subject),
         start => confirmation.start.map(|start| start.to_string()),
-        subject => letter.subject,
+        subject => &letter.subject,
         received => received(confirmation.received_at),
         reference => reference(letter.dedupe_id),
     };
-    letter.write("confirmed", context, reply_from, now)
+    letter.write("confirmed", context, stationery)
 }
 
 fn supported(language: &str) -> &'static str {
@@ -153,24 +165,52 @@ fn reference(dedupe_id: &str) -> &str {
     dedupe_id.get(..12).unwrap_or(dedupe_id)
 }
 
-/// One mail to a sender, in reply to theirs.
+/// One mail to a sender, in reply to theirs; every field already inert.
 struct Letter<'a> {
     dedupe_id: &'a str,
     to: &'a str,
-    subject: &'a str,
+    /// One line, at most [`MAX_QUOTED_CHARS`] characters, no encoded-word ([`inert::header_line`]).
+    subject: String,
+    /// Only a plain one ([`inert::message_id`]).
     original_message_id: Option<&'a str>,
     language: &'static str,
 }
 
-impl Letter<'_> {
+impl<'a> Letter<'a> {
+    fn new(
+        dedupe_id: &'a str,
+        to: &'a str,
+        subject: Option<&str>,
+        original_message_id: Option<&'a str>,
+        language: &str,
+    ) -> Letter<'a> {
+        Letter {
+            dedupe_id,
+            to,
+            subject: inert::header_line(subject.unwrap_or_default(), MAX_QUOTED_CHARS),
+            original_message_id: original_message_id.and_then(inert::message_id),
+            language: supported(language),
+        }
+    }
+
     /// Renders `<language>/<template>.txt.j2` and `.html.j2` with `context`, and writes the mail.
     fn write(
         &self,
         template: &str,
         context: minijinja::Value,
-        reply_from: &str,
-        now: DateTime<Utc>,
+        stationery: Stationery<'_>,
     ) -> Result<Reply, ReplyError> {
+        let Stationery {
+            reply_from,
+            now,
+            boundary_seed,
+        } = stationery;
+        let to = inert::mailbox(self.to).ok_or_else(|| {
+            ReplyError::Mime(format!(
+                "the recipient {:?} is not a plain address",
+                self.to
+            ))
+        })?;
         let templates = TEMPLATES.as_ref().map_err(Clone::clone)?;
         let render = |name: String| {
             templates
@@ -189,22 +229,25 @@ impl Letter<'_> {
                 ReplyError::Mime(format!("REPLY_FROM {reply_from:?} is not an address"))
             })?;
         let message_id = format!("{}.reply@{domain}", self.dedupe_id);
+        if inert::message_id(&message_id).is_none() {
+            return Err(ReplyError::Mime(format!(
+                "the dedupe id {:?} cannot make a Message-ID",
+                self.dedupe_id
+            )));
+        }
         let already_a_reply = self
             .subject
             .get(..3)
             .is_some_and(|re| re.eq_ignore_ascii_case("re:"));
         let subject = if already_a_reply {
-            self.subject.to_owned()
+            self.subject.clone()
         } else {
             format!("Re: {}", self.subject)
         };
-        let boundary = format!(
-            "invite-router-{}",
-            self.dedupe_id.get(..24).unwrap_or(self.dedupe_id)
-        );
+        let boundary = format!("invite-router-{boundary_seed:032x}");
         let mut builder = MessageBuilder::new()
             .from(("invite-router", reply_from))
-            .to(self.to)
+            .to(to)
             .subject(subject)
             .message_id(MessageId::new(message_id.clone()))
             .date(Date::new(now.timestamp()))
@@ -232,7 +275,7 @@ impl Letter<'_> {
         Ok(Reply {
             dedupe_id: self.dedupe_id.to_owned(),
             from: reply_from.to_owned(),
-            to: self.to.to_owned(),
+            to: to.to_owned(),
             message_id,
             raw,
         })
@@ -270,6 +313,14 @@ mod tests {
         }
     }
 
+    fn stationery() -> Stationery<'static> {
+        Stationery {
+            reply_from: "invite-router@replies.example.org",
+            now: now(),
+            boundary_seed: 0x5eed,
+        }
+    }
+
     fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 30, 9, 16, 0)
             .single()
@@ -289,12 +340,8 @@ mod tests {
         for language in LANGUAGES {
             let mut whys = std::collections::BTreeSet::new();
             for reason in refusals() {
-                let reply = render_reply(
-                    &rejected(reason, language, "Q4 review"),
-                    "invite-router@replies.example.org",
-                    now(),
-                )
-                .unwrap_or_else(|error| panic!("{language} {reason}: {error}"));
+                let reply = render_reply(&rejected(reason, language, "Q4 review"), stationery())
+                    .unwrap_or_else(|error| panic!("{language} {reason}: {error}"));
                 let message = MessageParser::default()
                     .parse(&reply.raw)
                     .expect("the reply parses");
@@ -323,8 +370,7 @@ mod tests {
     fn the_reply_is_an_auto_reply_in_the_thread() {
         let reply = render_reply(
             &rejected(Reason::NoCalendar, "en", "Q4 review"),
-            "invite-router@replies.example.org",
-            now(),
+            stationery(),
         )
         .expect("renders");
         assert_eq!(reply.to, "alice.moreau@example.com");
@@ -377,8 +423,7 @@ mod tests {
         // Already a reply: no second "Re:".
         let again = render_reply(
             &rejected(Reason::NoCalendar, "en", "RE: Q4 review"),
-            "invite-router@replies.example.org",
-            now(),
+            stationery(),
         )
         .expect("renders");
         let again = MessageParser::default().parse(&again.raw).expect("parses");
@@ -388,20 +433,16 @@ mod tests {
     #[test]
     fn the_same_refusal_renders_the_same_bytes() {
         let rejected = rejected(Reason::TooLarge, "fr", "Revue T4");
-        let first = render_reply(&rejected, "invite-router@replies.example.org", now());
-        let second = render_reply(&rejected, "invite-router@replies.example.org", now());
+        let first = render_reply(&rejected, stationery());
+        let second = render_reply(&rejected, stationery());
         assert_eq!(first, second);
     }
 
     #[test]
     fn untrusted_text_is_escaped_in_html() {
         let subject = "<script>alert(1)</script> & <b>bold</b>";
-        let reply = render_reply(
-            &rejected(Reason::NoCalendar, "en", subject),
-            "invite-router@replies.example.org",
-            now(),
-        )
-        .expect("renders");
+        let reply = render_reply(&rejected(Reason::NoCalendar, "en", subject), stationery())
+            .expect("renders");
         let message = MessageParser::default().parse(&reply.raw).expect("parses");
         let html = message.body_html(0).expect("html").into_owned();
         assert!(!html.contains("<script>"), "{html}");
@@ -423,8 +464,7 @@ mod tests {
         assert_eq!(pick_language(&[]), "en");
         let french = render_reply(
             &rejected(Reason::SenderNotOrganizer, "fr", "Revue T4"),
-            "invite-router@replies.example.org",
-            now(),
+            stationery(),
         )
         .expect("renders");
         let message = MessageParser::default().parse(&french.raw).expect("parses");
@@ -433,8 +473,7 @@ mod tests {
         // An unknown language in a message falls back to English rather than failing.
         let unknown = render_reply(
             &rejected(Reason::NoCalendar, "xx", "Q4 review"),
-            "invite-router@replies.example.org",
-            now(),
+            stationery(),
         )
         .expect("renders");
         let unknown = MessageParser::default()
@@ -448,8 +487,10 @@ mod tests {
         assert!(matches!(
             render_reply(
                 &rejected(Reason::NoCalendar, "en", "x"),
-                "invite-router",
-                now()
+                Stationery {
+                    reply_from: "invite-router",
+                    ..stationery()
+                }
             ),
             Err(ReplyError::Mime(_))
         ));
@@ -480,9 +521,7 @@ mod tests {
                 received_at: rejected.received_at,
                 source: rejected.source.clone(),
             };
-            let reply =
-                render_confirmation(&confirmation, "invite-router@replies.example.org", now())
-                    .expect("renders");
+            let reply = render_confirmation(&confirmation, stationery()).expect("renders");
             let message = MessageParser::default().parse(&reply.raw).expect("parses");
             let text = message.body_text(0).expect("text").into_owned();
             assert!(text.contains(verb), "{route}: {text}");

@@ -92,7 +92,9 @@ pub fn may_write_to(
     facts: &ReplyFacts,
     policy: &SenderPolicy,
 ) -> Result<(), NoReply> {
+    // An address we could not write plainly as a recipient (`core::inert`) is no sender to us.
     let Some((local, domain)) = sender
+        .and_then(crate::core::inert::mailbox)
         .and_then(|sender| sender.rsplit_once('@'))
         .filter(|(local, domain)| !local.is_empty() && domain.contains('.'))
     else {
@@ -236,6 +238,11 @@ mod tests {
             (None, facts(|_| {}), NoReply::NoSender),
             (Some("no-at-sign"), facts(|_| {}), NoReply::NoSender),
             (Some("@evil.example"), facts(|_| {}), NoReply::NoSender),
+            (
+                Some("\"x\r\nbcc: y\"@evil.example"),
+                facts(|_| {}),
+                NoReply::NoSender,
+            ),
             (
                 ORGANIZER,
                 facts(|f| f.authentication = Authentication::Failed),
