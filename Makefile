@@ -54,7 +54,7 @@ FUZZ_TARGETS ?= analyze decide intake auth_results reply
 FUZZ_FLAGS = -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -timeout=10
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	mkdir -p $(addprefix fuzz/corpus/,$(FUZZ_TARGETS))
+	mkdir -p $(addprefix fuzz/corpus/,$(FUZZ_TARGETS)) fuzz/corpus/intake fuzz/corpus/auth_results
 	python3 -c 'import json,glob,hashlib,sys; \
 		[open("fuzz/corpus/intake/seed-" + hashlib.sha1(r["body"].encode()).hexdigest()[:12], "w").write(r["body"]) \
 		 for f in glob.glob("fixtures/sqs/*.json") for r in json.load(open(f))["Records"]]'

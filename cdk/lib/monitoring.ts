@@ -23,6 +23,7 @@ export const REASONS = [
   'unsupported_method',
   'missing_uid',
   'multiple_uids',
+  'unsupported_range',
   'sender_not_organizer',
   'too_large',
   'spam',

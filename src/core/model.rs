@@ -21,6 +21,8 @@ pub enum Reason {
     UnsupportedMethod,
     MissingUid,
     MultipleUids,
+    /// A RECURRENCE-ID with `RANGE=THISANDFUTURE`: refused, never narrowed to one occurrence.
+    UnsupportedRange,
     SenderNotOrganizer,
     TooLarge,
     Spam,
@@ -31,13 +33,14 @@ pub enum Reason {
 }
 
 impl Reason {
-    pub const ALL: [Reason; 12] = [
+    pub const ALL: [Reason; 13] = [
         Reason::NoCalendar,
         Reason::MalformedCalendar,
         Reason::MissingMethod,
         Reason::UnsupportedMethod,
         Reason::MissingUid,
         Reason::MultipleUids,
+        Reason::UnsupportedRange,
         Reason::SenderNotOrganizer,
         Reason::TooLarge,
         Reason::Spam,
@@ -54,6 +57,7 @@ impl Reason {
             Reason::UnsupportedMethod => "unsupported_method",
             Reason::MissingUid => "missing_uid",
             Reason::MultipleUids => "multiple_uids",
+            Reason::UnsupportedRange => "unsupported_range",
             Reason::SenderNotOrganizer => "sender_not_organizer",
             Reason::TooLarge => "too_large",
             Reason::Spam => "spam",
@@ -90,6 +94,9 @@ impl Reason {
             Reason::MissingUid => "The calendar event has no UID, so it cannot be tracked.",
             Reason::MultipleUids => {
                 "The invitation holds events with different UIDs; send one meeting per email."
+            }
+            Reason::UnsupportedRange => {
+                "Changes to this and all later occurrences at once (RANGE=THISANDFUTURE) are not accepted."
             }
             Reason::SenderNotOrganizer => {
                 "Only the meeting's organizer (or their delegate) may create, change or cancel it."
@@ -249,6 +256,11 @@ pub struct EventComponent {
     /// else the TZID as written.
     pub time_zone: Option<String>,
     pub rrule: Option<String>,
+    /// The RECURRENCE-ID carries `RANGE=THISANDFUTURE`: the change is meant for this and every
+    /// later occurrence. Such a message is refused (`unsupported_range`), so the flag never
+    /// reaches a published message or the ledger.
+    #[serde(skip)]
+    pub this_and_future: bool,
     pub exdates: Vec<EventTime>,
     pub organizer: Option<Organizer>,
     pub attendees: Vec<Attendee>,

@@ -31,6 +31,7 @@ pub fn component(uid: &str, sequence: u32, dtstamp_hour: u32, organizer: &str) -
         all_day: false,
         time_zone: Some("Europe/Paris".into()),
         rrule: Some("FREQ=WEEKLY;COUNT=4".into()),
+        this_and_future: false,
         exdates: vec![EventTime::Date(
             chrono::NaiveDate::from_ymd_opt(2026, 12, 15).unwrap(),
         )],

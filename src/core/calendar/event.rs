@@ -8,8 +8,9 @@ use std::borrow::Cow;
 use chrono_tz::Tz;
 use icalendar::parser::{Component, Property, read_calendar_simple};
 
+use super::recur::check_rrule;
 use super::text::{normalize_address, unfold_bytes};
-use super::value::TimeError;
+use super::value::{TimeError, parse_duration};
 use super::vtimezone::{Resolved, ZoneTable};
 use super::zone_names::exchange_zone;
 use crate::core::model::{Attendee, EventComponent, EventTime, Organizer};
@@ -180,10 +181,27 @@ fn event_of(
         find(properties, "X-MICROSOFT-CDO-TZID").and_then(|id| exchange_zone(id.val.as_str()));
     let time_of = |name: &str| -> Result<Option<Resolved>, CalendarError> {
         find(properties, name)
-            .map(|property| resolve_time(property, zones, exchange_fallback))
+            .map(|property| resolve_time(name, property, zones, exchange_fallback))
             .transpose()
-            .map(Option::flatten)
     };
+
+    // Values that decide routing are exact: a misread one would route the message elsewhere.
+    let malformed = |what: String| CalendarError::Malformed(what);
+    if let Some(name) = SINGLE_VALUED
+        .iter()
+        .find(|name| count(properties, name) > 1)
+    {
+        return Err(malformed(format!("a component with two {name} properties")));
+    }
+    if let Some(uid) = find(properties, "UID")
+        && uid.val.as_str().contains('\u{FFFD}')
+    {
+        // UIDs compare as bytes; bytes the charset could not decode were replaced, and two UIDs
+        // that differ only there would become one.
+        return Err(malformed(
+            "a UID that is not valid text in its charset".to_owned(),
+        ));
+    }
 
     let start_property = find(properties, "DTSTART");
     let start = time_of("DTSTART")?;
@@ -193,47 +211,59 @@ fn event_of(
         start_property,
     ) {
         (Some(end), _, _) => Some(end),
-        (None, Some(duration), Some(start_property)) => readable(zones.add_duration_or(
-            start_property.val.as_str().trim(),
-            param(start_property, "TZID"),
-            is_date_valued(start_property),
-            duration.val.as_str().trim(),
-            exchange_fallback,
-        ))?,
+        (None, Some(duration), Some(start_property)) => Some(readable(
+            "DURATION",
+            zones.add_duration_or(
+                start_property.val.as_str().trim(),
+                param(start_property, "TZID"),
+                is_date_valued(start_property),
+                duration.val.as_str().trim(),
+                exchange_fallback,
+            ),
+        )?),
+        (None, Some(duration), None) => {
+            // A DURATION without DTSTART measures nothing; it must still be one.
+            parse_duration(duration.val.as_str().trim())
+                .map_err(|error| malformed(format!("an unreadable DURATION: {error}")))?;
+            None
+        }
         _ => None,
     };
 
-    // Values that decide routing are exact: a misread one would route the message elsewhere.
-    let malformed = |what: &str| CalendarError::Malformed(what.to_owned());
-    if count(properties, "UID") > 1 {
-        return Err(malformed("a component with two UIDs"));
-    }
     let sequence = match find(properties, "SEQUENCE") {
-        Some(property) => sequence_value(property.val.as_str())
-            .ok_or_else(|| malformed("a SEQUENCE that is not an integer in 0..=2147483647"))?,
+        Some(property) => sequence_value(property.val.as_str()).ok_or_else(|| {
+            malformed("a SEQUENCE that is not an integer in 0..=2147483647".to_owned())
+        })?,
         // Outlook's own counter is only a fallback: a bad one is ignored, not trusted.
         None => find(properties, "X-MICROSOFT-CDO-APPT-SEQUENCE")
             .and_then(|property| sequence_value(property.val.as_str()))
             .unwrap_or(0),
     };
-    let recurrence_id = match find(properties, "RECURRENCE-ID") {
-        Some(property) => Some(
-            resolve_time(property, zones, exchange_fallback)?
-                .ok_or_else(|| malformed("a RECURRENCE-ID that is not a date or date-time"))?
-                .time,
-        ),
+    let recurrence_property = find(properties, "RECURRENCE-ID");
+    let recurrence_id = match recurrence_property {
+        Some(property) => {
+            Some(resolve_time("RECURRENCE-ID", property, zones, exchange_fallback)?.time)
+        }
         None => None,
+    };
+    let this_and_future = match recurrence_property.and_then(|property| param(property, "RANGE")) {
+        None => false,
+        Some(range) if range.eq_ignore_ascii_case("THISANDFUTURE") => true,
+        // THISANDPRIOR is deprecated (RFC 5545 3.2.13: MUST NOT be generated); nothing else exists.
+        Some(range) => return Err(malformed(format!("a RECURRENCE-ID with RANGE={range}"))),
     };
 
     // DTSTAMP orders versions, it does not place the event: a zone on it that cannot be known
     // (it must be UTC anyway) reads the value as UTC rather than refusing the calendar.
-    let dtstamp = find(properties, "DTSTAMP").and_then(|property| {
-        let value = property.val.as_str().trim();
-        zones
-            .resolve_or(value, param(property, "TZID"), false, exchange_fallback)
-            .or_else(|_| zones.resolve(value, None, false))
-            .ok()
-    });
+    let dtstamp = find(properties, "DTSTAMP")
+        .map(|property| {
+            let value = property.val.as_str().trim();
+            zones
+                .resolve_or(value, param(property, "TZID"), false, exchange_fallback)
+                .or_else(|_| zones.resolve(value, None, false))
+                .map_err(|error| malformed(format!("an unreadable DTSTAMP: {error}")))
+        })
+        .transpose()?;
     let dtstamp = dtstamp.and_then(|resolved| match resolved.time {
         EventTime::Utc(instant) => Some(instant),
         // A DTSTAMP must be UTC; a client that forgot the Z still meant UTC.
@@ -271,8 +301,16 @@ fn event_of(
         let is_date = is_date_valued(property);
         for value in property.val.as_str().split(',') {
             let resolved = zones.resolve_or(value.trim(), tzid, is_date, exchange_fallback);
-            exdates.extend(readable(resolved)?.map(|resolved| resolved.time));
+            exdates.push(readable("EXDATE", resolved)?.time);
         }
+    }
+    check_rdates(properties, zones, exchange_fallback)?;
+    for property in properties
+        .iter()
+        .filter(|property| is_named(property.name.as_str(), "RRULE"))
+    {
+        check_rrule(property.val.as_str())
+            .map_err(|why| malformed(format!("an unreadable RRULE ({why})")))?;
     }
 
     let summary = text_of(properties, "SUMMARY");
@@ -296,6 +334,7 @@ fn event_of(
         description,
         location,
         rrule: text_of(properties, "RRULE"),
+        this_and_future,
         exdates,
         organizer,
         attendees,
@@ -322,27 +361,84 @@ fn is_date_valued(property: &Property<'_>) -> bool {
     param(property, "VALUE").is_some_and(|value| value.eq_ignore_ascii_case("DATE"))
 }
 
-/// A time property's value: None when it is not a date or date-time (an unreadable DTEND is
-/// left out, as before), an error when its zone cannot be known (never published as floating).
+/// RFC 5545 3.6.1: the properties a VEVENT may hold at most once (of those routing reads).
+const SINGLE_VALUED: [&str; 9] = [
+    "UID",
+    "DTSTAMP",
+    "DTSTART",
+    "DTEND",
+    "DURATION",
+    "SEQUENCE",
+    "RECURRENCE-ID",
+    "ORGANIZER",
+    "STATUS",
+];
+
+/// A time property's value, exactly: an error names the property when its value is not a date
+/// or date-time, or when its zone cannot be known (never published as floating).
 fn resolve_time(
+    name: &str,
     property: &Property<'_>,
     zones: &ZoneTable,
     fallback: Option<Tz>,
-) -> Result<Option<Resolved>, CalendarError> {
-    readable(zones.resolve_or(
-        property.val.as_str().trim(),
-        param(property, "TZID"),
-        is_date_valued(property),
-        fallback,
-    ))
+) -> Result<Resolved, CalendarError> {
+    readable(
+        name,
+        zones.resolve_or(
+            property.val.as_str().trim(),
+            param(property, "TZID"),
+            is_date_valued(property),
+            fallback,
+        ),
+    )
 }
 
-fn readable(resolved: Result<Resolved, TimeError>) -> Result<Option<Resolved>, CalendarError> {
+fn readable(name: &str, resolved: Result<Resolved, TimeError>) -> Result<Resolved, CalendarError> {
     match resolved {
-        Ok(resolved) => Ok(Some(resolved)),
+        Ok(resolved) => Ok(resolved),
         Err(error @ TimeError::UnknownZone(_)) => Err(CalendarError::Malformed(error.to_string())),
-        Err(TimeError::BadValue(_) | TimeError::BadDuration(_)) => Ok(None),
+        Err(error @ (TimeError::BadValue(_) | TimeError::BadDuration(_))) => Err(
+            CalendarError::Malformed(format!("an unreadable {name}: {error}")),
+        ),
     }
+}
+
+/// RDATE values are not published (the rule and its exceptions are), but an unreadable one means
+/// the series is not what we would tell subscribers: each is a date, a date-time, or with
+/// `VALUE=PERIOD` a start and an end or a duration.
+fn check_rdates(
+    properties: &[Property<'_>],
+    zones: &ZoneTable,
+    fallback: Option<Tz>,
+) -> Result<(), CalendarError> {
+    for property in properties
+        .iter()
+        .filter(|property| is_named(property.name.as_str(), "RDATE"))
+    {
+        let tzid = param(property, "TZID");
+        let is_date = is_date_valued(property);
+        let is_period =
+            param(property, "VALUE").is_some_and(|value| value.eq_ignore_ascii_case("PERIOD"));
+        for value in property.val.as_str().split(',').map(str::trim) {
+            let (start, rest) = match value.split_once('/') {
+                Some((start, rest)) if is_period => (start, Some(rest)),
+                _ if is_period => {
+                    return Err(CalendarError::Malformed(format!(
+                        "an unreadable RDATE: the period {value:?} has no end"
+                    )));
+                }
+                _ => (value, None),
+            };
+            readable("RDATE", zones.resolve_or(start, tzid, is_date, fallback))?;
+            if let Some(rest) = rest {
+                let as_duration = parse_duration(rest).is_ok();
+                if !as_duration {
+                    readable("RDATE", zones.resolve_or(rest, tzid, false, fallback))?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Hosts whose links are online-meeting joins.
@@ -490,10 +586,67 @@ mod tests {
             "SEQUENCE:\r\n",
             "UID:y\r\n",
             "UID:x\r\n",
+            // RFC 5545 3.6.1: once at most, whatever the second one says (Yahoo's identical
+            // STATUS twice included: which one is meant is not ours to pick).
+            "STATUS:CONFIRMED\r\nSTATUS:CONFIRMED\r\n",
+            "SEQUENCE:1\r\nSEQUENCE:2\r\n",
+            "ORGANIZER:mailto:a@example.com\r\nORGANIZER:mailto:b@example.com\r\n",
+            "RECURRENCE-ID:20261201T100000Z\r\nRECURRENCE-ID:20261208T100000Z\r\n",
+            "DTSTAMP:20261101T120000Z\r\nDTSTAMP:20261102T120000Z\r\n",
+            "DTSTART:20261201T100000Z\r\nDTSTART:20261202T100000Z\r\n",
+            "DTEND:20261201T110000Z\r\nDTEND:20261201T120000Z\r\n",
+            "DURATION:PT1H\r\nDURATION:PT2H\r\n",
+            // Unreadable values are refused, never dropped (RFC 5546's own example has a
+            // seven-digit time).
+            "DTSTART:20261201T100000Z\r\nDTEND:19970701T2000000Z\r\n",
+            "DTSTART:20261201T100000Z\r\nDURATION:an hour\r\n",
+            "DURATION:P1X\r\n",
+            "DTSTART:tomorrow\r\n",
+            "DTSTAMP:20261301T120000Z\r\n",
+            "DTSTART:20261201T100000Z\r\nRRULE:FREQ=FORTNIGHTLY\r\n",
+            "DTSTART:20261201T100000Z\r\nEXDATE:20261208T1000\r\n",
+            "DTSTART:20261201T100000Z\r\nRDATE:2026-12-15\r\n",
+            "DTSTART:20261201T100000Z\r\nRDATE;VALUE=PERIOD:20261215T100000Z\r\n",
+            "RECURRENCE-ID;RANGE=THISANDPRIOR:20261208T100000Z\r\n",
         ] {
             assert!(
                 matches!(with(lines), Err(CalendarError::Malformed(_))),
                 "{lines:?}"
+            );
+        }
+        for readable in [
+            "DTSTART:20261201T100000Z\r\nRDATE;VALUE=PERIOD:20261215T100000Z/PT1H,20261216T100000Z/20261216T110000Z\r\n",
+            "DTSTART;VALUE=DATE:20261201\r\nRDATE;VALUE=DATE:20261215,20261216\r\nEXDATE;VALUE=DATE:20261208\r\n",
+            "DTSTART:20261201T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n",
+        ] {
+            assert!(with(readable).is_ok(), "{readable:?}");
+        }
+        let ranged =
+            with("RECURRENCE-ID;RANGE=THISANDFUTURE:20261208T100000Z\r\n").expect("parses");
+        assert!(ranged.events[0].this_and_future);
+        let single = with("RECURRENCE-ID:20261208T100000Z\r\n").expect("parses");
+        assert!(!single.events[0].this_and_future);
+        // The error names the property.
+        let Err(CalendarError::Malformed(why)) =
+            with("DTSTART:20261201T100000Z\r\nDTEND:19970701T2000000Z\r\n")
+        else {
+            panic!("an unreadable DTEND parsed");
+        };
+        assert!(why.contains("DTEND"), "{why}");
+        let Err(CalendarError::Malformed(why)) =
+            with("ORGANIZER:mailto:a@example.com\r\nORGANIZER:mailto:b@example.com\r\n")
+        else {
+            panic!("two ORGANIZERs parsed");
+        };
+        assert!(why.contains("two ORGANIZER"), "{why}");
+        // Two UIDs that differ only in bytes their charset could not decode would become one.
+        for bytes in [&b"uid-\xff"[..], &b"uid-\xfe"[..]] {
+            let text = format!(
+                "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:{}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                String::from_utf8_lossy(bytes)
+            );
+            assert!(
+                matches!(parse(&text), Err(CalendarError::Malformed(why)) if why.contains("UID"))
             );
         }
         let highest = with("SEQUENCE:2147483647\r\n").expect("parses");

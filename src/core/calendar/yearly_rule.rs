@@ -530,7 +530,7 @@ fn count_end(
     Ok(None)
 }
 
-fn parse_byday(text: &str) -> Option<(i32, Weekday)> {
+pub(crate) fn parse_byday(text: &str) -> Option<(i32, Weekday)> {
     let split = text.len().checked_sub(2)?;
     let (ordinal, day) = (text.get(..split)?, text.get(split..)?);
     const DAYS: [(&str, Weekday); 7] = [

@@ -210,7 +210,8 @@ fn check_content(
         .and_then(|()| within_limits(message.events.iter().all(fits_a_published_message)))
         .and_then(|()| one_organizer(&message.events))
         .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, mail, delegation))
-        .and_then(|()| one_component_per_key(&message.events));
+        .and_then(|()| one_component_per_key(&message.events))
+        .and_then(|()| one_occurrence_at_a_time(&message.events));
     match structural {
         Ok(()) => Ok(CheckedMessage::trusted(action, message.events)),
         Err(reason) => Err(refuse(reason, message)),
@@ -323,6 +324,19 @@ fn the_sender_speaks_for_the_organizer(
 
 pub(super) fn not_the_organizer() -> Reason {
     Reason::SenderNotOrganizer
+}
+
+/// `unsupported_range`: a RECURRENCE-ID with `RANGE=THISANDFUTURE`. Carried through, every
+/// subscriber and the ledger would have to split the series at that occurrence; read as one
+/// occurrence, every later one would stay as it was (a CANCEL would leave them all alive). No
+/// client we have seen sends it by mail (Outlook and Google split a series into a new UID), so it
+/// is refused with its own reason, the sender told, rather than half applied.
+fn one_occurrence_at_a_time(events: &[EventComponent]) -> Result<(), Reason> {
+    if events.iter().any(|event| event.this_and_future) {
+        Err(Reason::UnsupportedRange)
+    } else {
+        Ok(())
+    }
 }
 
 /// `malformed_calendar` (structure): at least one component, and at most one per
