@@ -19,8 +19,8 @@ use invite_router::core::{Limits, SenderPolicy};
 use invite_router::local::{SqliteLedger, SqliteReplyLog};
 use invite_router::notifier::Notifier;
 use invite_router::ports::{
-    Claim, CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, Mailer, PortError, Publisher,
-    Queue, ReplyLog, RevisionCheck, SetAsideEntry, StoredRecord,
+    Claim, ClaimTerms, CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, Mailer,
+    PortError, Publisher, Queue, ReplyLog, RevisionCheck, SetAsideEntry, StoredRecord,
 };
 use invite_router::service::{BatchRecord, Service};
 
@@ -213,10 +213,10 @@ impl ReplyLog for Replies {
         dedupe_id: &str,
         recipient: &str,
         now: DateTime<Utc>,
-        limit: u32,
+        terms: ClaimTerms,
     ) -> Result<Claim, PortError> {
         self.calls.call("dynamodb").await;
-        self.inner.claim(dedupe_id, recipient, now, limit).await
+        self.inner.claim(dedupe_id, recipient, now, terms).await
     }
 
     async fn settle(&self, dedupe_id: &str, sent: bool) -> Result<(), PortError> {

@@ -266,6 +266,7 @@ impl Config {
 
 pub const REPLY_TABLE: &str = "REPLY_TABLE";
 pub const REPLY_CONFIGURATION_SET: &str = "REPLY_CONFIGURATION_SET";
+pub const REPLY_CLAIM_SECONDS: &str = "REPLY_CLAIM_SECONDS";
 
 /// The notifier Lambda's configuration, read once at start, every problem named at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -275,6 +276,9 @@ pub struct NotifierConfig {
     /// The verified SES identity replies are sent from.
     pub reply_from: String,
     pub rate_limit: u32,
+    /// `REPLY_CLAIM_SECONDS`: how long an unsettled reply claim is another worker's (the CDK app
+    /// derives it from the notifier queue's visibility timeout).
+    pub claim_seconds: i64,
     pub configuration_set: Option<String>,
     pub batch_concurrency: usize,
     pub metrics: MetricsSettings,
@@ -301,6 +305,17 @@ impl NotifierConfig {
             "a positive number of replies per recipient per 24 hours",
             |text| text.parse::<u32>().ok().filter(|limit| *limit > 0),
         );
+        let claim_seconds = reader.optional(
+            REPLY_CLAIM_SECONDS,
+            crate::ports::CLAIM_TIMEOUT_SECONDS,
+            "a positive number of seconds",
+            |text| {
+                text.trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|seconds| *seconds > 0)
+            },
+        );
         let configuration_set = reader.optional(
             REPLY_CONFIGURATION_SET,
             None,
@@ -318,6 +333,7 @@ impl NotifierConfig {
             reply_table,
             reply_from: reply_from.to_lowercase(),
             rate_limit,
+            claim_seconds,
             configuration_set,
             batch_concurrency,
             metrics,

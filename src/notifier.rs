@@ -15,7 +15,9 @@ use tracing::{Instrument, field};
 
 use crate::core::model::{ConfirmationMessage, RejectedMessage};
 use crate::core::reply::{ReplyError, Stationery, render_confirmation, render_reply};
-use crate::ports::{Claim, Classified, ErrorKind, Mailer, PortError, ReplyLog};
+use crate::ports::{
+    CLAIM_TIMEOUT_SECONDS, Claim, ClaimTerms, Classified, ErrorKind, Mailer, PortError, ReplyLog,
+};
 use crate::service::BatchRecord;
 
 /// `REPLY_RATE_LIMIT`'s default: replies per recipient per 24 hours.
@@ -86,7 +88,7 @@ pub struct Notifier<M, R> {
     mailer: M,
     log: R,
     reply_from: String,
-    rate_limit: u32,
+    terms: ClaimTerms,
     clock: Clock,
 }
 
@@ -96,9 +98,18 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
             mailer,
             log,
             reply_from: reply_from.into(),
-            rate_limit,
+            terms: ClaimTerms {
+                rate_limit,
+                claim_seconds: CLAIM_TIMEOUT_SECONDS,
+            },
             clock: Arc::new(Utc::now),
         }
+    }
+
+    /// How long an unsettled claim is another worker's (`REPLY_CLAIM_SECONDS`).
+    pub fn with_claim_seconds(mut self, claim_seconds: i64) -> Self {
+        self.terms.claim_seconds = claim_seconds;
+        self
     }
 
     pub fn with_clock(mut self, clock: Clock) -> Self {
@@ -129,11 +140,21 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
         };
         match self
             .log
-            .claim(&reply.dedupe_id, &reply.to, now, self.rate_limit)
+            .claim(&reply.dedupe_id, &reply.to, now, self.terms)
             .await?
         {
             Claim::Claimed => {}
             Claim::AlreadyHandled => return Ok(Notified::AlreadySent),
+            // Never "handled": the worker holding the claim may have died before sending. The
+            // retry after the claim's lifetime takes it over and sends (at least once: a worker
+            // that died between SES's answer and the settle makes the retry send a second copy,
+            // which we prefer to a sender never told).
+            Claim::InFlight => {
+                return Err(NotifyError::Port(PortError::transient(
+                    "reply claim",
+                    "another worker holds this reply's claim and has not settled; retried after it expires",
+                )));
+            }
             Claim::RateLimited => return Ok(Notified::RateLimited),
         }
         match self.mailer.send(&reply).await {

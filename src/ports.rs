@@ -200,14 +200,32 @@ pub trait Mailer: Send + Sync {
 pub enum Claim {
     /// Ours to send.
     Claimed,
-    /// A reply with this dedupe id was sent, or is being sent by another worker.
+    /// A reply with this dedupe id was sent.
     AlreadyHandled,
+    /// Another worker claimed it less than the claim's lifetime ago and has not settled: it may
+    /// be sending now, or it died. Not sent, not ours: the record is retried, and a retry after
+    /// the claim's lifetime takes it over and sends.
+    InFlight,
     /// The recipient already got the limit of replies in the last 24 hours.
     RateLimited,
 }
 
-/// How long a claim that was never settled (its worker died) blocks a retry.
-pub const CLAIM_TIMEOUT_SECONDS: i64 = 300;
+/// `REPLY_CLAIM_SECONDS`' default: the CDK app's notifier queue keeps a message invisible for
+/// 180 s and the function runs at most 30 s, so a redelivery comes at least 150 s after the
+/// claim its first delivery made (cdk/lib/notifier.ts derives the same).
+pub const CLAIM_TIMEOUT_SECONDS: i64 = 150;
+
+/// How a claim is judged: the recipient's limit, and how long an unsettled claim is another
+/// worker's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimTerms {
+    /// Replies per recipient per 24 hours.
+    pub rate_limit: u32,
+    /// How long an unsettled claim blocks everyone else. At least the longest a worker can hold
+    /// a claim (the function timeout), so a living worker is never overtaken, and short enough
+    /// that the queue's redelivery of a dead worker's record finds it expired.
+    pub claim_seconds: i64,
+}
 
 /// How long a sent reply is remembered (its dedupe id, and its place in the rate limit).
 pub const REPLY_MEMORY_SECONDS: i64 = 7 * 24 * 3600;
@@ -215,14 +233,15 @@ pub const REPLY_MEMORY_SECONDS: i64 = 7 * 24 * 3600;
 /// What the notifier remembers: which replies went out, and how many to whom lately.
 pub trait ReplyLog: Send + Sync {
     /// Claims `dedupe_id` for a reply to `recipient` at `now`, unless a reply with that id was
-    /// sent or is being sent (a claim younger than [`CLAIM_TIMEOUT_SECONDS`]), or `recipient` had
-    /// `limit` replies claimed in the 24 hours before `now`. Atomic: two workers cannot both win.
+    /// sent ([`Claim::AlreadyHandled`]) or is claimed by a worker less than
+    /// `terms.claim_seconds` ago ([`Claim::InFlight`]), or `recipient` had `terms.rate_limit`
+    /// replies claimed in the 24 hours before `now`. Atomic: two workers cannot both win.
     fn claim(
         &self,
         dedupe_id: &str,
         recipient: &str,
         now: DateTime<Utc>,
-        limit: u32,
+        terms: ClaimTerms,
     ) -> impl Future<Output = Result<Claim, PortError>> + Send;
 
     /// After the send: `sent` keeps the claim as a sent reply; otherwise it is released, so

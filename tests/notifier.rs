@@ -20,6 +20,8 @@ use invite_router::service::BatchRecord;
 struct MemoryMailer {
     sent: Arc<Mutex<Vec<Reply>>>,
     failures: Arc<Mutex<Vec<PortError>>>,
+    /// The next send never returns: its worker dies (is dropped) mid-send.
+    hang_next: Arc<Mutex<bool>>,
 }
 
 impl MemoryMailer {
@@ -34,6 +36,10 @@ impl MemoryMailer {
 
 impl Mailer for MemoryMailer {
     async fn send(&self, reply: &Reply) -> Result<(), PortError> {
+        let hang = std::mem::take(&mut *self.hang_next.lock().unwrap());
+        if hang {
+            std::future::pending::<()>().await;
+        }
         if let Some(error) = self.failures.lock().unwrap().pop() {
             return Err(error);
         }
@@ -97,6 +103,39 @@ async fn a_redelivered_refusal_is_answered_once() {
     let sent = mailer.sent();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to, "ann@example.com");
+}
+
+/// A worker that claimed a reply and died before settling (a crash, a timeout) leaves a claim
+/// behind. The retry must not take it for a sent reply: within the claim's lifetime it is retried
+/// (transient), after it the retry takes the claim over and sends.
+#[tokio::test]
+async fn a_claimed_but_unsent_reply_is_sent_by_a_later_retry() {
+    let (notifier, mailer, clock) = notifier(10);
+    let notifier = notifier.with_claim_seconds(150);
+    let body = refusal(7, "ann@example.com");
+    *mailer.hang_next.lock().unwrap() = true;
+    let died =
+        tokio::time::timeout(std::time::Duration::from_millis(50), notifier.notify(&body)).await;
+    assert!(died.is_err(), "the first worker should have hung");
+    assert!(mailer.sent().is_empty());
+
+    // SQS redelivers before the claim expires: not "already sent", a retry.
+    *clock.lock().unwrap() += Duration::seconds(60);
+    let early = notifier
+        .notify(&body)
+        .await
+        .expect_err("an in-flight claim");
+    assert_eq!(early.kind(), ErrorKind::Transient, "{early}");
+    assert!(mailer.sent().is_empty());
+
+    // After the claim's lifetime, the retry sends, once.
+    *clock.lock().unwrap() += Duration::seconds(100);
+    assert!(matches!(
+        notifier.notify(&body).await.unwrap(),
+        Notified::Sent { .. }
+    ));
+    assert_eq!(notifier.notify(&body).await.unwrap(), Notified::AlreadySent);
+    assert_eq!(mailer.sent().len(), 1);
 }
 
 #[tokio::test]

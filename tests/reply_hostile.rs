@@ -128,8 +128,6 @@ proptest! {
         prop_assert!(!subject_back.contains(['\r', '\n', '\0']), "{:?}", subject_back);
         let text = message.body_text(0).expect("a text part").into_owned();
         prop_assert!(!text.contains('\0'));
-        let delimiter = format!("--{boundary}");
-        prop_assert!(!text.contains(&delimiter));
     }
 
     #[test]
@@ -157,6 +155,34 @@ proptest! {
         if let Err(why) = strict_reply::check(&reply.raw, &boundary, plain_id(&message_id)) {
             return Err(TestCaseError::fail(format!("{why}\n{}", String::from_utf8_lossy(&reply.raw))));
         }
+    }
+}
+
+/// Found by the `reply` fuzz target, whose seed the input can predict: a subject holding the
+/// seed's boundary. The renderer lengthens the boundary until the text does not hold it.
+#[test]
+fn a_subject_holding_the_seeds_boundary_does_not_hold_the_written_one() {
+    let seed = 0x37_0000_0000_0000_5eed_u128;
+    let boundary = format!("invite-router-{seed:032x}");
+    for subject in [
+        format!("-----{boundary}-"),
+        format!("--{boundary}\r\n--{boundary}_\r\n--{boundary}__"),
+    ] {
+        let rejected = RejectedMessage {
+            schema_version: REJECTED_SCHEMA_VERSION,
+            kind: NoticeKind::Refusal,
+            dedupe_id: DEDUPE_ID.into(),
+            sender: "alice@example.com".into(),
+            reason: Reason::TooLarge,
+            explanation: Reason::TooLarge.explanation().into(),
+            subject: Some(subject.clone()),
+            language: "en".into(),
+            received_at: None,
+            source: source(None, Some(subject)),
+        };
+        let reply = render_reply(&rejected, stationery(seed)).expect("renders");
+        strict_reply::check(&reply.raw, &boundary, false)
+            .unwrap_or_else(|why| panic!("{why}\n{}", String::from_utf8_lossy(&reply.raw)));
     }
 }
 

@@ -18,6 +18,24 @@ import { rustFunction } from './rust-function';
 
 /** What the Rust reply log (src/aws/reply_log.rs) calls: point reads, conditional puts inside
  * TransactWriteItems, the settle update and the release delete. Nothing else. */
+/** The notifier function's timeout: it sends at most a batch of replies. */
+export const NOTIFIER_TIMEOUT_SECONDS = 30;
+
+/**
+ * How long an unsettled reply claim blocks other workers (REPLY_CLAIM_SECONDS): the queue's
+ * visibility timeout less the function timeout. Longer than the function timeout, or a living
+ * worker could be overtaken and the reply sent twice.
+ */
+export function replyClaimSeconds(visibilityTimeoutSeconds: number, functionTimeoutSeconds: number): number {
+  const claim = visibilityTimeoutSeconds - functionTimeoutSeconds;
+  if (claim <= functionTimeoutSeconds) {
+    throw new Error(
+      `the notifier queue's visibility timeout (${visibilityTimeoutSeconds} s) must exceed twice the function timeout (${functionTimeoutSeconds} s) for reply claims to work`,
+    );
+  }
+  return claim;
+}
+
 export const REPLY_LOG_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:PutItem',
@@ -54,11 +72,18 @@ export class Notifier extends Construct {
       retentionPeriod: Duration.days(14),
       removalPolicy: props.removalPolicy,
     });
+    // The reply claim's lifetime follows from the queue: a record is redelivered no sooner than
+    // the visibility timeout after it was received, and its worker claimed at most the function
+    // timeout after that, so a claim of (visibility - function timeout) has expired when the
+    // redelivery of a dead worker's record arrives, and outlives any worker still running.
+    const functionTimeout = Duration.seconds(NOTIFIER_TIMEOUT_SECONDS);
+    const visibilityTimeout = Duration.seconds(NOTIFIER_TIMEOUT_SECONDS * 6);
+    const claimSeconds = replyClaimSeconds(visibilityTimeout.toSeconds(), functionTimeout.toSeconds());
     this.queue = new sqs.Queue(this, 'Queue', {
       // SSE-SQS: SNS delivers to it without a key grant, and the function reads it without kms.
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(30 * 6),
+      visibilityTimeout,
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: config.maxReceiveCount },
     });
@@ -83,7 +108,7 @@ export class Notifier extends Construct {
       description: 'invite-router: replies to refused senders through SES',
       roleDescription: `invite-router ${config.stage}: the notifier function`,
       assetDir: config.notifierAssetDir,
-      timeout: Duration.seconds(30),
+      timeout: functionTimeout,
       memorySize: 128,
       removalPolicy: props.removalPolicy,
       logLevel: config.logLevel as lambda.ApplicationLogLevel,
@@ -93,6 +118,7 @@ export class Notifier extends Construct {
         REPLY_TABLE: this.replyTable.tableName,
         REPLY_FROM: config.replyFrom,
         REPLY_RATE_LIMIT: String(config.replyRateLimit),
+        REPLY_CLAIM_SECONDS: String(claimSeconds),
         BATCH_CONCURRENCY: String(config.batchConcurrency),
         METRICS_NAMESPACE: METRICS_NAMESPACE,
         STAGE: config.stage,

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { Match } from 'aws-cdk-lib/assertions';
 import { getAtt, logicalIdOf, onlyLogicalId, ref, synth } from './helpers';
+import { replyClaimSeconds } from '../lib/notifier';
 
 // One default dev stack and one prod stack serve most tests: synthesis is the slow part.
 const dev = synth();
@@ -888,6 +889,7 @@ describe('the notifier', () => {
           REPLY_TABLE: ref(ids.replyTable),
           REPLY_FROM: 'invite-router@example.com',
           REPLY_RATE_LIMIT: '10',
+          REPLY_CLAIM_SECONDS: '150',
           BATCH_CONCURRENCY: '10',
           METRICS_NAMESPACE: 'InviteRouter',
           STAGE: 'dev',
@@ -900,6 +902,17 @@ describe('the notifier', () => {
       EventSourceArn: getAtt(ids.notifierQueue),
       FunctionResponseTypes: ['ReportBatchItemFailures'],
     });
+  });
+
+  test("a reply claim outlives the function and has expired when SQS redelivers", () => {
+    // 180 s visibility, 30 s function: the claim lives 150 s (cdk/lib/notifier.ts).
+    devT.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: getAtt(ids.notifierDlq), maxReceiveCount: 5 },
+      VisibilityTimeout: 180,
+    });
+    devT.hasResourceProperties('AWS::Lambda::Function', { Role: getAtt(ids.notifierRole), Timeout: 30 });
+    assert.equal(replyClaimSeconds(180, 30), 150);
+    assert.throws(() => replyClaimSeconds(60, 30), /must exceed twice the function timeout/);
   });
 
   test('the reply log is a table keyed by id whose items expire', () => {

@@ -29,7 +29,8 @@ impl AwsNotifierHandler {
         );
         let log = DynamoReplyLog::new(aws_sdk_dynamodb::Client::new(sdk), &config.reply_table);
         NotifierHandler {
-            notifier: Notifier::new(mailer, log, config.reply_from, config.rate_limit),
+            notifier: Notifier::new(mailer, log, config.reply_from, config.rate_limit)
+                .with_claim_seconds(config.claim_seconds),
             concurrency: config.batch_concurrency,
             metrics: Metrics::to_stdout(&config.metrics.namespace, &config.metrics.stage),
         }

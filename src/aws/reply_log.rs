@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 
 use super::errors::{classify, error_code, permanent};
-use crate::ports::{CLAIM_TIMEOUT_SECONDS, Claim, PortError, REPLY_MEMORY_SECONDS, ReplyLog};
+use crate::ports::{Claim, ClaimTerms, PortError, REPLY_MEMORY_SECONDS, ReplyLog};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -76,7 +76,7 @@ impl ReplyLog for DynamoReplyLog {
         dedupe_id: &str,
         recipient: &str,
         now: DateTime<Utc>,
-        limit: u32,
+        terms: ClaimTerms,
     ) -> Result<Claim, PortError> {
         const OPERATION: &str = "DynamoDB TransactWriteItems (reply claim)";
         let now = now.timestamp();
@@ -87,8 +87,11 @@ impl ReplyLog for DynamoReplyLog {
                 let sent =
                     matches!(item.get("state"), Some(AttributeValue::S(state)) if state == "sent");
                 let claimed_at = number_of(item, "claimed_at").unwrap_or(i64::MAX);
-                if sent || claimed_at > now - CLAIM_TIMEOUT_SECONDS {
+                if sent {
                     return Ok(Claim::AlreadyHandled);
+                }
+                if claimed_at > now - terms.claim_seconds {
+                    return Ok(Claim::InFlight);
                 }
                 Some(claimed_at)
             }
@@ -108,7 +111,7 @@ impl ReplyLog for DynamoReplyLog {
                     .collect(),
                 _ => HashMap::new(),
             };
-        if recent.len() >= usize::try_from(limit).unwrap_or(usize::MAX) {
+        if recent.len() >= usize::try_from(terms.rate_limit).unwrap_or(usize::MAX) {
             return Ok(Claim::RateLimited);
         }
         recent.insert(dedupe_id.to_owned(), number(now));

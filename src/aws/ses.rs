@@ -2,7 +2,9 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, RawMessage};
 
-use super::errors::{classify, permanent};
+use aws_sdk_sesv2::error::ProvideErrorMetadata;
+
+use super::errors::{classify, error_code, permanent};
 use crate::core::reply::Reply;
 use crate::ports::{Mailer, PortError};
 
@@ -38,7 +40,48 @@ impl Mailer for SesMailer {
             .set_configuration_set_name(self.configuration_set.clone())
             .send()
             .await
-            .map_err(|error| classify(OPERATION, &error, permanent::SES_SEND_EMAIL))?;
+            .map_err(|error| {
+                let message = error.message().unwrap_or_default();
+                if error_code(&error) == Some("MessageRejected") && refuses_the_content(message) {
+                    PortError::permanent(OPERATION, format!("MessageRejected: {message}"))
+                } else {
+                    classify(OPERATION, &error, permanent::SES_SEND_EMAIL)
+                }
+            })?;
         Ok(())
+    }
+}
+
+/// SES answers `MessageRejected` both for what the operator must fix (an unverified From
+/// identity, a sandboxed account's unverified recipient: "Email address is not verified") and
+/// for the message itself (a virus, content it will not send). The first is retried until the
+/// DLQ, where the operator finds it; the second can never succeed, so retrying it only delays
+/// the DLQ's alarm for the cases that need a human.
+fn refuses_the_content(message: &str) -> bool {
+    let message = message.to_ascii_lowercase();
+    !(message.contains("not verified") || message.contains("sandbox"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_the_content;
+
+    #[test]
+    fn only_the_operators_rejections_are_retried() {
+        for operators in [
+            "Email address is not verified. The following identities failed the check in region EU-WEST-1: invite-router@replies.example.org",
+            "Domain is not verified",
+            "Sending is limited while the account is in the sandbox",
+        ] {
+            assert!(!refuses_the_content(operators), "{operators}");
+        }
+        for content in [
+            "Message contains a virus",
+            "Illegal header 'X-Something'",
+            "Message rejected",
+            "",
+        ] {
+            assert!(refuses_the_content(content), "{content}");
+        }
     }
 }

@@ -244,7 +244,12 @@ impl<'a> Letter<'a> {
         } else {
             format!("Re: {}", self.subject)
         };
-        let boundary = format!("invite-router-{boundary_seed:032x}");
+        // RFC 2046 5.1.1: the boundary must not occur in what it delimits. Random, it will not;
+        // a seed a caller can predict (a test, a fuzzer) must not make it so either.
+        let mut boundary = format!("invite-router-{boundary_seed:032x}");
+        while text.contains(&boundary) || html.contains(&boundary) {
+            boundary.push('_');
+        }
         let mut builder = MessageBuilder::new()
             .from(("invite-router", reply_from))
             .to(to)

@@ -13,7 +13,7 @@ use crate::core::model::Topic;
 use crate::core::reply::Reply;
 use crate::notifier::{Notified, Notifier, NotifyError};
 use crate::ports::{
-    CLAIM_TIMEOUT_SECONDS, Claim, Mailer, PortError, Publisher, REPLY_MEMORY_SECONDS, ReplyLog,
+    Claim, ClaimTerms, Mailer, PortError, Publisher, REPLY_MEMORY_SECONDS, ReplyLog,
 };
 
 /// Writes each reply to `DIR/<dedupe_id>.eml` (through a temporary file, so a reader never
@@ -86,7 +86,7 @@ impl ReplyLog for SqliteReplyLog {
         dedupe_id: &str,
         recipient: &str,
         now: DateTime<Utc>,
-        limit: u32,
+        terms: ClaimTerms,
     ) -> Result<Claim, PortError> {
         const OPERATION: &str = "claim reply";
         let error = storage_error(OPERATION);
@@ -109,10 +109,12 @@ impl ReplyLog for SqliteReplyLog {
             )
             .optional()
             .map_err(&error)?;
-        if let Some((state, claimed_at)) = existing
-            && (state == "sent" || claimed_at > now - CLAIM_TIMEOUT_SECONDS)
-        {
-            return Ok(Claim::AlreadyHandled);
+        match existing {
+            Some((state, _)) if state == "sent" => return Ok(Claim::AlreadyHandled),
+            Some((_, claimed_at)) if claimed_at > now - terms.claim_seconds => {
+                return Ok(Claim::InFlight);
+            }
+            _ => {}
         }
         let recent: i64 = transaction
             .query_row(
@@ -122,7 +124,7 @@ impl ReplyLog for SqliteReplyLog {
                 |row| row.get(0),
             )
             .map_err(&error)?;
-        if recent >= i64::from(limit) {
+        if recent >= i64::from(terms.rate_limit) {
             return Ok(Claim::RateLimited);
         }
         transaction

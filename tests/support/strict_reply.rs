@@ -22,8 +22,10 @@ pub const REPLY_HEADERS: [&str; 11] = [
 const ALWAYS: usize = 8;
 
 /// What a reply must be: CRLF lines of at most 998 bytes and no NUL; exactly our headers, each
-/// once (the thread headers only together, only when `threaded`); a `multipart/alternative` with
-/// exactly a text/plain and a text/html part, delimited by `boundary` exactly three times.
+/// once (the thread headers only together, only when `threaded`); a `multipart/alternative`
+/// whose boundary starts with `boundary` (the renderer lengthens it if its seed's form occurs in
+/// the text) with exactly a text/plain and a text/html part: exactly three lines start with the
+/// delimiter, and the boundary occurs nowhere else.
 pub fn check(raw: &[u8], boundary: &str, threaded: bool) -> Result<(), String> {
     if raw.contains(&0) {
         return Err("a NUL byte".into());
@@ -83,22 +85,33 @@ pub fn check(raw: &[u8], boundary: &str, threaded: bool) -> Result<(), String> {
     if threads != if threaded { 2 } else { 0 } {
         return Err(format!("{threads} thread headers, threaded: {threaded}"));
     }
-    let delimiter = format!("--{boundary}");
-    let delimiters = text.matches(&delimiter).count();
-    if delimiters != 3 {
-        return Err(format!("the boundary delimits {delimiters} times, not 3"));
-    }
     let message = MessageParser::default()
         .parse(raw)
         .ok_or_else(|| "mail-parser cannot read it".to_owned())?;
     let root = message
         .content_type()
         .ok_or_else(|| "no content type".to_owned())?;
+    let written = root.attribute("boundary").unwrap_or_default();
     if root.ctype() != "multipart"
         || root.subtype() != Some("alternative")
-        || root.attribute("boundary") != Some(boundary)
+        || !written.starts_with(boundary)
     {
         return Err(format!("the root is {root:?}"));
+    }
+    let delimiter = format!("--{written}");
+    let delimiters = text
+        .split("\r\n")
+        .filter(|line| line.starts_with(&delimiter))
+        .count();
+    if delimiters != 3 {
+        return Err(format!(
+            "{delimiters} lines start with the delimiter, not 3"
+        ));
+    }
+    // Once in Content-Type, three times as a delimiter: nowhere in the text.
+    let occurrences = text.matches(written).count();
+    if occurrences != 4 {
+        return Err(format!("the boundary occurs {occurrences} times, not 4"));
     }
     let kinds: Vec<String> = message
         .parts
