@@ -387,3 +387,58 @@ fn two_concurrent_runs_on_one_state_wait_and_publish_once() {
     assert!(published.iter().any(|(topic, _)| *topic == Topic::Rejected));
     assert!(!replies.is_empty());
 }
+
+/// Two refusals that share a Message-ID but come from different senders (anyone can write
+/// another's Message-ID) are two refusals: each sender is told. The same email stored twice
+/// (other Received headers, same body) is one.
+#[test]
+fn refusals_are_keyed_by_sender_and_content_not_message_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let email = |from: &str, received: &str| {
+        format!(
+            "Received: {received}\r\nFrom: {from}\r\nTo: create@example.org\r\nSubject: Lunch?\r\n\
+             Message-ID: <shared-id@example.com>\r\nDate: Mon, 30 Nov 2026 09:00:00 +0000\r\n\
+             Content-Type: text/plain; charset=utf-8\r\n\r\nShall we have lunch on Thursday?\r\n"
+        )
+    };
+    let files: Vec<PathBuf> = [
+        (
+            "ann.eml",
+            email("Ann <ann@example.com>", "from a by b; one"),
+        ),
+        (
+            "ann-again.eml",
+            email("Ann <ann@example.com>", "from a by c; two"),
+        ),
+        (
+            "bob.eml",
+            email("Bob <bob@example.net>", "from a by b; one"),
+        ),
+    ]
+    .into_iter()
+    .map(|(name, text)| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    })
+    .collect();
+    let state = dir.path().join("state");
+    let output = process(&state, &files);
+    assert_eq!(output.status.code(), Some(0));
+    let rejected: Vec<Value> = topic_lines(&state)
+        .into_iter()
+        .filter(|(topic, _)| *topic == Topic::Rejected)
+        .map(|(_, line)| line["message"].clone())
+        .collect();
+    let senders: Vec<&str> = rejected
+        .iter()
+        .map(|message| message["sender"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        senders,
+        ["ann@example.com", "bob@example.net"],
+        "{rejected:?}"
+    );
+    let replies = std::fs::read_dir(state.join("replies")).unwrap().count();
+    assert_eq!(replies, 2);
+}

@@ -499,7 +499,8 @@ async fn the_dynamodb_reply_log_keeps_the_reply_log_contract() {
 
 /// SES's MessageRejected for a From that is not a verified identity is a deployment fault the
 /// operator fixes (verify the identity, leave the sandbox): transient, so the reply waits in the
-/// DLQ instead of being dropped. An unreachable endpoint is transient too.
+/// DLQ instead of being dropped. (A MessageRejected for the content is permanent: src/aws/ses.rs.)
+/// An unreachable endpoint is transient too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unverified_identity_and_an_outage_keep_the_reply_for_retry() {
     use invite_router::aws::SesMailer;

@@ -53,13 +53,15 @@ impl Mailer for SesMailer {
 }
 
 /// SES answers `MessageRejected` both for what the operator must fix (an unverified From
-/// identity, a sandboxed account's unverified recipient: "Email address is not verified") and
+/// identity, a sandboxed account's unverified recipient: "Email address is not verified", or a
+/// sending authorization missing: "not authorized" / "did not have authority") and
 /// for the message itself (a virus, content it will not send). The first is retried until the
 /// DLQ, where the operator finds it; the second can never succeed, so retrying it only delays
 /// the DLQ's alarm for the cases that need a human.
 fn refuses_the_content(message: &str) -> bool {
     let message = message.to_ascii_lowercase();
-    !(message.contains("not verified") || message.contains("sandbox"))
+    const OPERATORS: [&str; 4] = ["not verified", "sandbox", "not authorized", "authority"];
+    !OPERATORS.iter().any(|marker| message.contains(marker))
 }
 
 #[cfg(test)]
@@ -72,6 +74,8 @@ mod tests {
             "Email address is not verified. The following identities failed the check in region EU-WEST-1: invite-router@replies.example.org",
             "Domain is not verified",
             "Sending is limited while the account is in the sandbox",
+            "Did not have authority to send from email nobody@unverified.example",
+            "User is not authorized to send from invite-router@replies.example.org",
         ] {
             assert!(!refuses_the_content(operators), "{operators}");
         }

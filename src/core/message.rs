@@ -125,10 +125,39 @@ pub fn transition_dedupe_id(key: &EventKey, route: Route, event: &EventComponent
     ])
 }
 
-/// The id of one refusal: the same email refused for the same reason is the same message.
-pub fn rejection_dedupe_id(message_id: Option<&str>, source_key: &str, reason: Reason) -> String {
-    let origin = message_id.unwrap_or(source_key);
-    digest_fields(&["rejection", origin, reason.code()])
+/// The id of one refusal: the same email (its sender, its Message-ID or else where it was
+/// stored, its body) refused for the same reason is the same message. Never the Message-ID
+/// alone: anyone can write another's Message-ID, and two senders' refusals must both be told.
+pub fn rejection_dedupe_id(
+    sender: &str,
+    envelope: &Envelope,
+    source_key: &str,
+    reason: Reason,
+) -> String {
+    let origin = envelope.message_id.as_deref().unwrap_or(source_key);
+    let body = envelope.body_digest.as_deref().unwrap_or_default();
+    digest_fields(&["rejection", sender, origin, body, reason.code()])
+}
+
+/// The SHA-256 of what follows an email's header block (the first empty line), hex; of the
+/// whole email when it has no empty line.
+pub fn body_digest(raw: &[u8]) -> String {
+    let body = raw
+        .windows(2)
+        .position(|pair| pair == b"\n\n")
+        .map(|end| end + 2)
+        .into_iter()
+        .chain(
+            raw.windows(4)
+                .position(|quad| quad == b"\r\n\r\n")
+                .map(|end| end + 4),
+        )
+        .min()
+        .map_or(raw, |start| &raw[start..]);
+    Sha256::digest(body)
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
 }
 
 /// Where the message came from, as subscribers see it.
@@ -215,7 +244,7 @@ pub fn rejected_message(
     RejectedMessage {
         schema_version: REJECTED_SCHEMA_VERSION,
         kind: NoticeKind::Refusal,
-        dedupe_id: rejection_dedupe_id(source.message_id.as_deref(), &source.key, reason),
+        dedupe_id: rejection_dedupe_id(sender, envelope, &source.key, reason),
         sender: sender.to_owned(),
         reason,
         explanation: reason.explanation().to_owned(),
@@ -235,11 +264,20 @@ pub fn confirmation_message(
     envelope: &Envelope,
     source: SourceInfo,
 ) -> ConfirmationMessage {
-    let origin = source.message_id.as_deref().unwrap_or(&source.key);
+    // The confirmed transition, not the Message-ID alone, says which confirmation this is: the
+    // same email confirmed twice is one notice, and nobody's Message-ID can hide another's.
+    let transition = transition_dedupe_id(
+        &EventKey::new(
+            event.uid.as_deref().unwrap_or_default(),
+            event.recurrence_id.as_ref(),
+        ),
+        route,
+        event,
+    );
     ConfirmationMessage {
         schema_version: REJECTED_SCHEMA_VERSION,
         kind: NoticeKind::Confirmation,
-        dedupe_id: digest_fields(&["confirmation", origin, route.as_str()]),
+        dedupe_id: digest_fields(&["confirmation", sender, &transition]),
         sender: sender.to_owned(),
         route,
         summary: cut_for_publishing(event).summary,
@@ -370,19 +408,44 @@ mod tests {
     }
 
     #[test]
-    fn rejections_are_keyed_by_message_id_then_source() {
-        let by_id = rejection_dedupe_id(Some("<m@x>"), "k1", Reason::NoCalendar);
+    fn rejections_are_keyed_by_sender_message_and_body() {
+        let envelope = |message_id: Option<&str>, body: &str| Envelope {
+            message_id: message_id.map(str::to_owned),
+            body_digest: Some(body_digest(format!("Subject: x\r\n\r\n{body}").as_bytes())),
+            ..Envelope::default()
+        };
+        let mail = envelope(Some("m@x"), "hello");
+        let by_id = rejection_dedupe_id("a@x", &mail, "k1", Reason::NoCalendar);
+        // The same email stored twice (another key, other headers SES added): one refusal.
         assert_eq!(
             by_id,
-            rejection_dedupe_id(Some("<m@x>"), "k2", Reason::NoCalendar)
+            rejection_dedupe_id("a@x", &mail, "k2", Reason::NoCalendar)
+        );
+        assert_eq!(
+            body_digest(b"Received: one\r\nSubject: x\r\n\r\nhello"),
+            body_digest(b"Received: two\r\nSubject: x\r\n\r\nhello")
         );
         assert_ne!(
             by_id,
-            rejection_dedupe_id(Some("<m@x>"), "k1", Reason::TooLarge)
+            rejection_dedupe_id("a@x", &mail, "k1", Reason::TooLarge)
+        );
+        // Another sender reusing the Message-ID, or another body under it: another refusal.
+        assert_ne!(
+            by_id,
+            rejection_dedupe_id("mallory@y", &mail, "k1", Reason::NoCalendar)
         );
         assert_ne!(
-            rejection_dedupe_id(None, "k1", Reason::NoCalendar),
-            rejection_dedupe_id(None, "k2", Reason::NoCalendar)
+            by_id,
+            rejection_dedupe_id(
+                "a@x",
+                &envelope(Some("m@x"), "other"),
+                "k1",
+                Reason::NoCalendar
+            )
+        );
+        assert_ne!(
+            rejection_dedupe_id("a@x", &envelope(None, "hello"), "k1", Reason::NoCalendar),
+            rejection_dedupe_id("a@x", &envelope(None, "hello"), "k2", Reason::NoCalendar)
         );
     }
 

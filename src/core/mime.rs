@@ -140,6 +140,7 @@ fn envelope_of(message: &Message<'_>) -> Envelope {
             .date()
             .and_then(|date| chrono::DateTime::from_timestamp(date.to_timestamp(), 0)),
         languages: languages_of(message),
+        body_digest: None,
     }
 }
 

@@ -71,10 +71,15 @@ impl Default for SenderPolicy {
 /// (`calendar`), then every stateless rule (`itip::check`, which reads the email only when it is
 /// within the size limit). The ledger rules (`itip::rules`) come later, in the service.
 pub fn analyze(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
-    itip::check::check(
+    let mut analysis = itip::check::check(
         raw.len(),
         || mime::read_mail(raw, limits.max_calendar_bytes),
         limits,
         policy,
-    )
+    );
+    // Only a refusal is keyed by its content; an accepted email is keyed by its transition.
+    if analysis.verdict.is_err() {
+        analysis.envelope.body_digest = Some(message::body_digest(raw));
+    }
+    analysis
 }

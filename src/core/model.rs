@@ -288,6 +288,10 @@ pub struct Envelope {
     /// The languages the sender's mail asked for (`Content-Language`, then `Accept-Language` by
     /// preference), as written.
     pub languages: Vec<String>,
+    /// For a refused email only: the SHA-256 (hex) of its body, everything after the header
+    /// block. The same email delivered twice has the same body (the headers SES adds differ);
+    /// another sender's email reusing a Message-ID almost never does. Keys the refusal.
+    pub body_digest: Option<String>,
 }
 
 /// Everything the core learned from one email: its envelope, and either the checked iTIP message
