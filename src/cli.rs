@@ -24,10 +24,7 @@ pub fn inspect(file: &Path, pretty: bool) -> ExitCode {
         return ExitCode::from(2);
     };
     // A 200 MB file is too_large after MAX_EMAIL_BYTES + 1 bytes: no need to read the rest.
-    let raw = match read_bounded(
-        &file.display().to_string(),
-        Some(settings.limits.max_email_bytes),
-    ) {
+    let raw = match read_bounded(file, Some(settings.limits.max_email_bytes)) {
         Ok(raw) => raw,
         Err(error) => {
             eprintln!("invite-router: cannot read {}: {error}", file.display());
@@ -211,7 +208,7 @@ async fn process_files(state: &Path, files: &[PathBuf], settings: CoreSettings) 
     for file in files {
         let source = MailSource {
             bucket: None,
-            key: file.display().to_string(),
+            key: crate::local::key_of(file),
         };
         let line = match service.process_source(&source).await {
             Ok(outcome) => ProcessLine::from(&outcome),

@@ -442,3 +442,30 @@ fn refusals_are_keyed_by_sender_and_content_not_message_id() {
     let replies = std::fs::read_dir(state.join("replies")).unwrap().count();
     assert_eq!(replies, 2);
 }
+
+/// File names are OS paths: one that is not UTF-8 is processed like any other, its `source`
+/// the reversible `os-path:` form.
+#[cfg(unix)]
+#[test]
+fn a_file_name_that_is_not_utf8_is_processed() {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = tempfile::tempdir().unwrap();
+    let invite = demo_emails().remove(0);
+    let odd = dir
+        .path()
+        .join(std::ffi::OsStr::from_bytes(b"r\xe9union-\xff.eml"));
+    std::fs::copy(&invite, &odd).unwrap();
+    let output = process(&dir.path().join("state"), &[odd]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let line = &lines(&output)[0];
+    assert_eq!(line["route"], "create", "{line}");
+    assert!(
+        line["source"].as_str().unwrap().starts_with("os-path:"),
+        "{line}"
+    );
+}

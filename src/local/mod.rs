@@ -8,7 +8,7 @@ mod replies;
 mod sqlite;
 mod state_lock;
 
-pub use files::{LocalMailStore, read_bounded};
+pub use files::{LocalMailStore, key_of, path_of, read_bounded};
 pub use jsonl::JsonlPublisher;
 pub use replies::{AnsweringPublisher, FileMailer, SqliteReplyLog};
 pub use sqlite::SqliteLedger;
