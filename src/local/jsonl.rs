@@ -1,9 +1,9 @@
-use std::collections::{BTreeMap, HashSet};
-use std::fs::OpenOptions;
-use std::io::{BufRead, BufReader, Write};
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use rusqlite::{TransactionBehavior, params};
+use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde_json::{Value, json};
 
 use super::sqlite::{SqliteFile, storage_error};
@@ -13,16 +13,27 @@ use crate::ports::{PortError, Publisher};
 /// Appends each published message to `DIR/<topic>.jsonl`, one JSON line:
 /// `{"topic": ..., "attributes": {"route": ..., "method": ..., "uid": ...}, "message": <the body>}`.
 ///
-/// Deduplicates by the body's `dedupe_id`, as an SNS FIFO topic does, through the state
-/// database (table `published`, beside the ledger): the id is recorded and the line appended in
-/// one SQLite write transaction, so a second `process` run over the same emails changes nothing,
-/// rejections included (they are not in the ledger's records), and two runs can never both
-/// append the same message. A crash between the append and the commit leaves the line without
-/// its row: the next run appends it once more, with the same dedupe id, never loses it.
+/// Exactly once, as an SNS FIFO topic deduplicates by `dedupe_id`, across crashes and power
+/// loss. The state database (the ledger's file) holds, per topic, the dedupe ids published and
+/// the length of the topic file they account for; each append is one SQLite write transaction:
+/// 1. recover: whole lines past the recorded length (an append whose commit a crash or
+///    `kill -9` prevented) are rolled forward, their ids recorded as published, so the retry
+///    that republishes them is a duplicate, never a second line; a torn last line is cut;
+/// 2. skip the message if its id is recorded;
+/// 3. append the line, fsync the file (and its directory when it was created) and only then
+///    record the id and the new length and commit, so a committed publish survives power loss.
+///
+/// Files are opened without following symbolic links (`O_NOFOLLOW`) and must be regular files:
+/// a topic file that is a link to elsewhere is refused, never truncated. Lines are read with a
+/// bounded buffer: a line over [`MAX_LINE_BYTES`] (no message of ours is) is skipped, so a
+/// topic file without newlines costs no more memory than one line.
 pub struct JsonlPublisher {
     dir: PathBuf,
     database: SqliteFile,
 }
+
+/// Longer than any message we publish (SNS's limit is 256 KiB): a longer line is not ours.
+pub const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS published (
@@ -30,58 +41,29 @@ CREATE TABLE IF NOT EXISTS published (
     dedupe_id  TEXT NOT NULL,
     PRIMARY KEY (topic, dedupe_id)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS topic_files (
+    topic   TEXT PRIMARY KEY,
+    length  INTEGER NOT NULL  -- bytes of the topic file the published ids account for
+) WITHOUT ROWID;
 ";
 
 impl JsonlPublisher {
     /// Topic files in `dir`, dedupe ids in the SQLite file `database` (the state's ledger file).
-    /// A state directory from before the table existed has its topic files read once, here.
     pub fn open(dir: impl Into<PathBuf>, database: &Path) -> Result<JsonlPublisher, PortError> {
         let publisher = JsonlPublisher {
             dir: dir.into(),
             database: SqliteFile::open(Some(database), "")?,
         };
-        publisher.create_table()?;
+        let connection = publisher.database.lock("create the published tables")?;
+        connection
+            .execute_batch(SCHEMA)
+            .map_err(storage_error("create the published tables"))?;
+        drop(connection);
         Ok(publisher)
     }
 
     pub fn topic_path(&self, topic: Topic) -> PathBuf {
         self.dir.join(format!("{topic}.jsonl"))
-    }
-
-    fn create_table(&self) -> Result<(), PortError> {
-        const OPERATION: &str = "create the published table";
-        let mut connection = self.database.lock(OPERATION)?;
-        let transaction = connection
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(storage_error(OPERATION))?;
-        let existed = transaction
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'published'",
-                [],
-                |row| row.get::<_, i64>(0),
-            )
-            .map_err(storage_error(OPERATION))?
-            > 0;
-        transaction
-            .execute_batch(SCHEMA)
-            .map_err(storage_error(OPERATION))?;
-        if !existed {
-            for topic in Topic::ALL {
-                let path = self.topic_path(topic);
-                let ids = load_dedupe_ids(&path).map_err(|error| {
-                    PortError::transient(OPERATION, format!("{}: {error}", path.display()))
-                })?;
-                for id in ids {
-                    transaction
-                        .execute(
-                            "INSERT OR IGNORE INTO published (topic, dedupe_id) VALUES (?1, ?2)",
-                            params![topic.to_string(), id],
-                        )
-                        .map_err(storage_error(OPERATION))?;
-                }
-            }
-        }
-        transaction.commit().map_err(storage_error(OPERATION))
     }
 
     fn append(
@@ -94,102 +76,182 @@ impl JsonlPublisher {
         let message: Value = serde_json::from_str(body).map_err(|error| {
             PortError::permanent(OPERATION, format!("body is not JSON: {error}"))
         })?;
-        let dedupe_id = message
-            .get("dedupe_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
+        let path = self.topic_path(topic);
+        let io_error = |error: std::io::Error| {
+            PortError::transient(OPERATION, format!("{}: {error}", path.display()))
+        };
         let mut connection = self.database.lock(OPERATION)?;
-        // Immediate: the write lock is taken before the check, so the check and the append are
-        // one step for every process sharing the state.
+        // Immediate: the write lock is taken before the file is read, so recovery, check and
+        // append are one step for every process sharing the state.
         let transaction = connection
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(storage_error(OPERATION))?;
-        if let Some(id) = &dedupe_id {
-            let recorded = transaction
+        let recorded: Option<i64> = transaction
+            .query_row(
+                "SELECT length FROM topic_files WHERE topic = ?1",
+                params![topic.to_string()],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(storage_error(OPERATION))?;
+        let (mut file, created) = open_topic_file(&self.dir, &path).map_err(io_error)?;
+        let mut recovered = Vec::new();
+        let length = recover(&mut file, recorded, |id| recovered.push(id)).map_err(io_error)?;
+        for id in recovered {
+            transaction
                 .execute(
                     "INSERT OR IGNORE INTO published (topic, dedupe_id) VALUES (?1, ?2)",
                     params![topic.to_string(), id],
                 )
                 .map_err(storage_error(OPERATION))?;
-            if recorded == 0 {
-                return Ok(());
-            }
         }
-        let attributes: BTreeMap<&str, &str> = attributes
-            .iter()
-            .map(|(name, value)| (name.as_str(), value.as_str()))
-            .collect();
-        let mut line =
-            json!({"topic": topic, "attributes": attributes, "message": message}).to_string();
-        line.push('\n');
-        let path = self.topic_path(topic);
-        std::fs::create_dir_all(&self.dir)
-            .and_then(|()| {
-                OpenOptions::new()
-                    .create(true)
-                    .read(true)
-                    .append(true)
-                    .open(&path)
-            })
-            .and_then(|mut file| {
-                cut_torn_tail(&mut file)?;
-                file.write_all(line.as_bytes())
-            })
-            .map_err(|error| {
-                PortError::transient(OPERATION, format!("{}: {error}", path.display()))
-            })?;
+        let mut new_length = length;
+        let fresh = match message.get("dedupe_id").and_then(Value::as_str) {
+            Some(id) => {
+                transaction
+                    .execute(
+                        "INSERT OR IGNORE INTO published (topic, dedupe_id) VALUES (?1, ?2)",
+                        params![topic.to_string(), id],
+                    )
+                    .map_err(storage_error(OPERATION))?
+                    > 0
+            }
+            None => true,
+        };
+        if fresh {
+            let attributes: BTreeMap<&str, &str> = attributes
+                .iter()
+                .map(|(name, value)| (name.as_str(), value.as_str()))
+                .collect();
+            let mut line =
+                json!({"topic": topic, "attributes": attributes, "message": message}).to_string();
+            line.push('\n');
+            file.write_all(line.as_bytes())
+                .and_then(|()| file.sync_data())
+                .and_then(|()| if created { sync_dir(&self.dir) } else { Ok(()) })
+                .map_err(io_error)?;
+            new_length += line.len() as u64;
+        }
+        transaction
+            .execute(
+                "INSERT OR REPLACE INTO topic_files (topic, length) VALUES (?1, ?2)",
+                params![
+                    topic.to_string(),
+                    i64::try_from(new_length).unwrap_or(i64::MAX)
+                ],
+            )
+            .map_err(storage_error(OPERATION))?;
         transaction.commit().map_err(storage_error(OPERATION))
     }
 }
 
-/// A crash in the middle of an append leaves a last line without its newline; the next message
-/// appended after it would be glued onto it and lost to every reader. The torn tail is cut back
-/// to the last whole line (its message was never delivered: it is still in the ledger's outbox,
-/// or is published again by the next run).
-fn cut_torn_tail(file: &mut std::fs::File) -> std::io::Result<()> {
-    use std::io::{Read, Seek, SeekFrom};
-    let length = file.metadata()?.len();
-    let mut end = length;
-    let mut chunk = vec![0u8; 64 * 1024];
-    while end > 0 {
-        let start = end.saturating_sub(chunk.len() as u64);
-        let size = usize::try_from(end - start).unwrap_or(chunk.len());
-        file.seek(SeekFrom::Start(start))?;
-        file.read_exact(&mut chunk[..size])?;
-        if let Some(newline) = chunk[..size].iter().rposition(|byte| *byte == b'\n') {
-            let whole = start + newline as u64 + 1;
-            if whole < length {
-                file.set_len(whole)?;
-            }
-            return Ok(());
-        }
-        end = start;
+/// The topic file, opened for reading and appending without following a symbolic link, and
+/// whether it was created now. The directory is created if missing; it must not be a link
+/// either, so nothing outside the state directory is ever written.
+fn open_topic_file(dir: &Path, path: &Path) -> std::io::Result<(File, bool)> {
+    std::fs::create_dir_all(dir)?;
+    if std::fs::symlink_metadata(dir)?.file_type().is_symlink() {
+        return Err(std::io::Error::other(
+            "the topics directory is a symbolic link",
+        ));
     }
-    // Not one whole line: all of it is torn.
-    if length > 0 {
-        file.set_len(0)?;
+    let existed = std::fs::symlink_metadata(path).is_ok();
+    let mut options = OpenOptions::new();
+    options.create(true).read(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW);
     }
+    let file = options.open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok((file, !existed))
+}
+
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()?;
+    }
+    #[cfg(not(unix))]
+    let _ = dir;
     Ok(())
 }
 
-fn load_dedupe_ids(path: &Path) -> std::io::Result<HashSet<String>> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(error) => return Err(error),
-    };
-    let mut ids = HashSet::new();
-    for line in BufReader::new(file).lines() {
-        let line = line?;
-        // A torn last line (a crash mid-append) is skipped; its message is republished from the
-        // ledger's outbox.
-        if let Ok(value) = serde_json::from_str::<Value>(&line)
+/// Reads the file from the recorded length (from the start when nothing is recorded, or when
+/// the file is shorter than recorded: it was replaced) and calls `published` with the dedupe id
+/// of every whole line found there; cuts a torn last line. Returns the length accounted for.
+fn recover(
+    file: &mut File,
+    recorded: Option<i64>,
+    mut published: impl FnMut(String),
+) -> std::io::Result<u64> {
+    let length = file.metadata()?.len();
+    let start = recorded
+        .and_then(|recorded| u64::try_from(recorded).ok())
+        .filter(|recorded| *recorded <= length)
+        .unwrap_or(0);
+    if start == length {
+        return Ok(length);
+    }
+    file.seek(SeekFrom::Start(start))?;
+    let mut reader = BufReader::new(&mut *file);
+    let whole = for_each_line(&mut reader, start, |line| {
+        if let Ok(value) = serde_json::from_slice::<Value>(line)
             && let Some(id) = value.pointer("/message/dedupe_id").and_then(Value::as_str)
         {
-            ids.insert(id.to_owned());
+            published(id.to_owned());
+        }
+    })?;
+    drop(reader);
+    if whole < length {
+        // A torn last line: its append never finished, its message was never delivered.
+        file.set_len(whole)?;
+    }
+    Ok(whole)
+}
+
+/// Calls `f` with each whole line (newline excluded) read from `reader`, which stands at byte
+/// `start`; a line over [`MAX_LINE_BYTES`] is skipped unread. Returns the byte just after the
+/// last newline.
+fn for_each_line(
+    reader: &mut impl BufRead,
+    start: u64,
+    mut f: impl FnMut(&[u8]),
+) -> std::io::Result<u64> {
+    let mut position = start;
+    let mut whole = start;
+    let mut line = Vec::new();
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf()?;
+        if available.is_empty() {
+            return Ok(whole);
+        }
+        let (taken, ends_line) = match available.iter().position(|byte| *byte == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let content = &available[..if ends_line { taken - 1 } else { taken }];
+        if !too_long && line.len() + content.len() <= MAX_LINE_BYTES {
+            line.extend_from_slice(content);
+        } else {
+            too_long = true;
+            line.clear();
+        }
+        reader.consume(taken);
+        position += taken as u64;
+        if ends_line {
+            if !too_long {
+                f(&line);
+            }
+            line.clear();
+            too_long = false;
+            whole = position;
         }
     }
-    Ok(ids)
 }
 
 impl Publisher for JsonlPublisher {
@@ -349,5 +411,75 @@ mod tests {
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(text.lines().count(), 1, "{text}");
+    }
+
+    /// `kill -9` after the line was written and before its commit: the line is rolled forward
+    /// as published, so the retry that republishes the message appends nothing.
+    #[tokio::test]
+    async fn a_line_written_before_a_crash_is_published_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("create.jsonl");
+        let topics = publisher(dir.path());
+        topics
+            .publish(Topic::Create, r#"{"dedupe_id":"a"}"#, &[])
+            .await
+            .unwrap();
+        // What the crashed append left: its whole line, no row, no recorded length.
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(
+            b"{\"topic\":\"create\",\"attributes\":{},\"message\":{\"dedupe_id\":\"b\"}}\n",
+        )
+        .unwrap();
+        drop(file);
+        let restarted = publisher(dir.path());
+        for id in ["b", "c", "b"] {
+            restarted
+                .publish(Topic::Create, &format!(r#"{{"dedupe_id":"{id}"}}"#), &[])
+                .await
+                .unwrap();
+        }
+        let ids: Vec<String> = lines(&path)
+            .iter()
+            .map(|line| line["message"]["dedupe_id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(ids, ["a", "b", "c"]);
+    }
+
+    /// A topic file that is a symbolic link to a file elsewhere is refused; its target is left
+    /// as it was.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_topic_file_that_is_a_link_is_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        let target = outside.path().join("precious.txt");
+        std::fs::write(&target, "half a line, no newline").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("create.jsonl")).unwrap();
+        let error = publisher(dir.path())
+            .publish(Topic::Create, r#"{"dedupe_id":"a"}"#, &[])
+            .await
+            .unwrap_err();
+        assert!(error.to_string().contains("create.jsonl"), "{error}");
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "half a line, no newline"
+        );
+    }
+
+    /// Lines are read with a bounded buffer: a line longer than any message is skipped, the
+    /// lines around it still count.
+    #[test]
+    fn an_overlong_line_is_skipped_not_held() {
+        let mut text = Vec::new();
+        text.extend_from_slice(b"first\n");
+        text.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
+        text.extend_from_slice(b"\nlast\ntorn");
+        let mut seen = Vec::new();
+        let whole = for_each_line(&mut std::io::Cursor::new(&text), 0, |line| {
+            seen.push(String::from_utf8_lossy(line).into_owned())
+        })
+        .unwrap();
+        assert_eq!(seen, ["first", "last"]);
+        assert_eq!(whole, (text.len() - "torn".len()) as u64);
     }
 }
