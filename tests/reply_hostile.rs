@@ -164,15 +164,20 @@ proptest! {
 fn a_subject_holding_the_seeds_boundary_does_not_hold_the_written_one() {
     let seed = 0x37_0000_0000_0000_5eed_u128;
     let boundary = format!("invite-router-{seed:032x}");
-    for subject in [
-        format!("-----{boundary}-"),
-        format!("--{boundary}\r\n--{boundary}_\r\n--{boundary}__"),
+    for (subject, sender) in [
+        (format!("-----{boundary}-"), "alice@example.com".to_owned()),
+        (
+            format!("--{boundary}\r\n--{boundary}_\r\n--{boundary}__"),
+            "alice@example.com".to_owned(),
+        ),
+        // Found next: the boundary in the recipient's address.
+        ("Lunch".to_owned(), format!("--{boundary}@example.com")),
     ] {
         let rejected = RejectedMessage {
             schema_version: REJECTED_SCHEMA_VERSION,
             kind: NoticeKind::Refusal,
             dedupe_id: DEDUPE_ID.into(),
-            sender: "alice@example.com".into(),
+            sender,
             reason: Reason::TooLarge,
             explanation: Reason::TooLarge.explanation().into(),
             subject: Some(subject.clone()),

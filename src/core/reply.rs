@@ -247,7 +247,14 @@ impl<'a> Letter<'a> {
         // RFC 2046 5.1.1: the boundary must not occur in what it delimits. Random, it will not;
         // a seed a caller can predict (a test, a fuzzer) must not make it so either.
         let mut boundary = format!("invite-router-{boundary_seed:032x}");
-        while text.contains(&boundary) || html.contains(&boundary) {
+        let copied = [
+            text.as_str(),
+            html.as_str(),
+            to,
+            subject.as_str(),
+            self.original_message_id.unwrap_or_default(),
+        ];
+        while copied.iter().any(|value| value.contains(&boundary)) {
             boundary.push('_');
         }
         let mut builder = MessageBuilder::new()
