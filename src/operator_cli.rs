@@ -7,9 +7,9 @@
 use std::process::ExitCode;
 
 use crate::aws::lambda::AwsHandler;
-use crate::aws::operator::{Redrive, dlq_list, dlq_redrive, stored_email};
+use crate::aws::operator::{Redrive, dlq_list, dlq_redrive, redrive_destination, stored_email};
 use crate::cli::ProcessLine;
-use crate::config::{Config, QUEUE_URL};
+use crate::config::Config;
 
 /// The dead-letter queue's URL when `--queue-url` is not given.
 pub const DEAD_LETTER_QUEUE_URL: &str = "DEAD_LETTER_QUEUE_URL";
@@ -94,13 +94,11 @@ pub fn list(dlq: Option<&str>) -> ExitCode {
     })
 }
 
-/// Moves messages from the dead-letter queue back to the queue they failed from; prints
-/// `{"moved": "<message id>"}` per message.
+/// Moves messages from the dead-letter queue back to the queue they failed from (the DLQ's own
+/// source: `ListDeadLetterSourceQueues`; `--to-queue-url` only picks among its sources); prints
+/// `{"moved": "<message id>", "to": "<queue url>"}` per message, and how many moved to stderr.
 pub fn redrive(dlq: Option<&str>, to: Option<&str>, which: Redrive) -> ExitCode {
-    let (Some(dlq), Some(to)) = (
-        queue_url(dlq, DEAD_LETTER_QUEUE_URL),
-        queue_url(to, QUEUE_URL),
-    ) else {
+    let Some(dlq) = queue_url(dlq, DEAD_LETTER_QUEUE_URL) else {
         return ExitCode::from(2);
     };
     let Some(runtime) = runtime() else {
@@ -108,11 +106,19 @@ pub fn redrive(dlq: Option<&str>, to: Option<&str>, which: Redrive) -> ExitCode 
     };
     runtime.block_on(async {
         let sdk = crate::aws::load_sdk_config().await;
-        match dlq_redrive(&aws_sdk_sqs::Client::new(&sdk), &dlq, &to, &which).await {
-            Ok(moved) => {
-                for id in moved {
-                    print_json(&serde_json::json!({ "moved": id }));
+        let client = aws_sdk_sqs::Client::new(&sdk);
+        let moved = match redrive_destination(&client, &dlq, to).await {
+            Ok(to) => dlq_redrive(&client, &dlq, &to, &which)
+                .await
+                .map(|moved| (to, moved)),
+            Err(error) => Err(error),
+        };
+        match moved {
+            Ok((to, moved)) => {
+                for id in &moved {
+                    print_json(&serde_json::json!({ "moved": id, "to": to }));
                 }
+                eprintln!("invite-router: moved {} message(s) to {to}", moved.len());
                 ExitCode::SUCCESS
             }
             Err(error) => {

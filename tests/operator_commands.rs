@@ -118,7 +118,10 @@ async fn dlq_list_shows_and_redrive_moves_back() {
     // One message back by id, through the binary.
     let output = run(&world, &["dlq", "redrive", "--message-id", &first]).await;
     assert!(output.status.success(), "{output:?}");
-    assert_eq!(lines(&output), [serde_json::json!({ "moved": first })]);
+    assert_eq!(
+        lines(&output),
+        [serde_json::json!({ "moved": first, "to": world.intake_url })]
+    );
     let back = world
         .sqs
         .receive_message()
@@ -241,4 +244,142 @@ async fn reprocess_runs_a_stored_email_through_the_real_pipeline() {
     .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("LEDGER_TABLE"));
+}
+
+/// Fills the DLQ with `count` messages, ten per call, twenty calls at a time.
+async fn fill_dlq(world: &AwsWorld, count: usize) {
+    use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+    let batches: Vec<Vec<SendMessageBatchRequestEntry>> = (0..count)
+        .collect::<Vec<_>>()
+        .chunks(10)
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|index| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(index.to_string())
+                        .message_body(s3_event_body(MAIL_BUCKET, &format!("incoming/{index}.eml")))
+                        .build()
+                        .unwrap()
+                })
+                .collect()
+        })
+        .collect();
+    for group in batches.chunks(20) {
+        let sends = group.iter().map(|entries| {
+            world
+                .sqs
+                .send_message_batch()
+                .queue_url(&world.dlq_url)
+                .set_entries(Some(entries.clone()))
+                .send()
+        });
+        for sent in futures::future::join_all(sends).await {
+            assert!(sent.unwrap().failed().is_empty());
+        }
+    }
+}
+
+async fn depth(world: &AwsWorld, queue_url: &str) -> usize {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let attributes = world
+        .sqs
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap();
+    let attributes = attributes.attributes().unwrap();
+    [
+        QueueAttributeName::ApproximateNumberOfMessages,
+        QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+    ]
+    .iter()
+    .map(|name| attributes[name].parse::<usize>().unwrap())
+    .sum()
+}
+
+/// A large DLQ: the listing sees each message once (and leaves all visible), the redrive through
+/// the binary moves them all to the intake queue and says so. `DLQ_MESSAGES` messages (300 by
+/// default: moto's ReceiveMessage scans the whole queue per call, so its cost grows with the
+/// square of the count; 10,000 took moto over twenty minutes of CPU here).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_dlq_is_listed_and_redriven_whole() {
+    let count: usize = std::env::var("DLQ_MESSAGES")
+        .ok()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(300);
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    // Drain the s3:TestEvent so the intake queue holds only what the redrive moves.
+    let _ = world
+        .handler()
+        .handle(world.receive_intake(1).await)
+        .await
+        .unwrap();
+    fill_dlq(&world, count).await;
+
+    let listed = dlq_list(&world.sqs, &world.dlq_url).await.unwrap();
+    assert_eq!(listed.len(), count);
+    let unique: std::collections::BTreeSet<&str> = listed
+        .iter()
+        .map(|entry| entry.message_id.as_str())
+        .collect();
+    assert_eq!(unique.len(), count);
+
+    let output = run(&world, &["dlq", "redrive", "--all"]).await;
+    assert!(output.status.success(), "{output:?}");
+    let printed = lines(&output);
+    assert_eq!(printed.len(), count);
+    assert!(
+        printed
+            .iter()
+            .all(|line| line["to"] == world.intake_url.as_str())
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains(&format!("moved {count} message(s)")));
+    assert_eq!(depth(&world, &world.intake_url).await, count);
+    assert_eq!(depth(&world, &world.dlq_url).await, 0);
+}
+
+/// A redrive goes only to a queue whose redrive policy names the DLQ: another queue (a topic's,
+/// as the notifier's replies sent to the intake queue would be) is refused and nothing moves.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redrive_to_a_queue_that_is_not_the_source_moves_nothing() {
+    use invite_router::aws::operator::redrive_destination;
+    let Some(moto) = Moto::start() else { return };
+    let world = AwsWorld::new(&moto).await;
+    fill_dlq(&world, 3).await;
+    let elsewhere = world.topic_queues[&Topic::Rejected].clone();
+    let refused = redrive_destination(&world.sqs, &world.dlq_url, Some(&elsewhere)).await;
+    assert!(
+        matches!(refused, Err(OperatorError::NotASource { .. })),
+        "{refused:?}"
+    );
+    let output = run(
+        &world,
+        &["dlq", "redrive", "--all", "--to-queue-url", &elsewhere],
+    )
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("is not a source queue"),
+        "{output:?}"
+    );
+    assert_eq!(depth(&world, &elsewhere).await, 0);
+    assert_eq!(depth(&world, &world.dlq_url).await, 3);
+    // Its own source, named or not, is where a redrive goes.
+    assert_eq!(
+        redrive_destination(&world.sqs, &world.dlq_url, None)
+            .await
+            .unwrap(),
+        world.intake_url
+    );
+    // A queue nobody redrives into has no source: refused too.
+    let (lonely, _) = support::aws::create_queue(&world.sqs, "lonely-dlq", HashMap::new()).await;
+    assert!(matches!(
+        redrive_destination(&world.sqs, &lonely, None).await,
+        Err(OperatorError::AmbiguousSource { count: 0, .. })
+    ));
 }

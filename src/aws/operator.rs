@@ -3,14 +3,25 @@
 //! to the queue they came from. `invite-router reprocess` and `invite-router dlq` call these;
 //! docs/OPERATIONS.md says when.
 //!
-//! Listing a queue with SQS means receiving from it: listed messages are hidden for
-//! [`LIST_VISIBILITY_SECONDS`] while the listing runs and made visible again at its end, so a
-//! listing changes nothing but each message's receive count.
+//! Listing a queue with SQS means receiving from it. A listing first counts the queue
+//! (`ApproximateNumberOfMessages`), then receives until it has seen that many messages or the
+//! queue answers empty, each received message hidden long enough for the whole pass (scaled to
+//! the count, [`listing_visibility_seconds`]), keeping each message's latest receipt handle; at
+//! its end everything not moved is made visible again in batches of ten. So a listing of 10,000
+//! messages finishes, sees each once, and changes nothing but each message's receive count.
+//!
+//! A redrive goes only to a queue that names the DLQ in its redrive policy
+//! (`ListDeadLetterSourceQueues`): the DLQ's only source by default, the one given when it is
+//! one of them, and nowhere else (the notifier's replies redriven to the intake queue would be
+//! dropped there as unreadable).
 
 use std::collections::HashMap;
 
 use aws_sdk_sqs::Client;
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{
+    ChangeMessageVisibilityBatchRequestEntry, DeleteMessageBatchRequestEntry, Message,
+    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
+};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -18,8 +29,20 @@ use super::errors::classify;
 use crate::intake;
 use crate::ports::{MailSource, PortError};
 
-/// How long a listing hides the messages it has seen, so that one pass sees each once.
+/// The least time a listing hides the messages it has seen, so that one pass sees each once.
 pub const LIST_VISIBILITY_SECONDS: i32 = 60;
+
+/// SQS's longest visibility timeout (12 hours).
+const MAX_VISIBILITY_SECONDS: i32 = 43_200;
+
+/// How long a listing of `count` messages hides what it received: a minute, plus a second for
+/// every ten messages (one receive call each, with room for a slow network), at most 12 hours.
+pub fn listing_visibility_seconds(count: usize) -> i32 {
+    let per_call = i32::try_from(count / 10).unwrap_or(i32::MAX);
+    LIST_VISIBILITY_SECONDS
+        .saturating_add(per_call)
+        .min(MAX_VISIBILITY_SECONDS)
+}
 
 /// One message of a dead-letter queue, as `invite-router dlq list` prints it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,6 +74,23 @@ pub enum OperatorError {
     Port(#[from] PortError),
     #[error("no message {0} in the dead-letter queue")]
     NotFound(String),
+    /// The destination is not a queue whose redrive policy names this DLQ.
+    #[error(
+        "{to} is not a source queue of the dead-letter queue {dlq} (its sources: {sources}); nothing was moved"
+    )]
+    NotASource {
+        dlq: String,
+        to: String,
+        sources: String,
+    },
+    #[error(
+        "the dead-letter queue {dlq} has {count} source queues ({sources}): name one with --to-queue-url"
+    )]
+    AmbiguousSource {
+        dlq: String,
+        count: usize,
+        sources: String,
+    },
 }
 
 /// The email `bucket`/`key` names, as the pipeline reads it.
@@ -70,8 +110,61 @@ pub async fn dlq_list(client: &Client, queue_url: &str) -> Result<Vec<DlqEntry>,
     Ok(entries)
 }
 
+/// The queue to redrive `dlq_url` to: `wanted` when it is one of the queues whose redrive
+/// policy names the DLQ, else the DLQ's only source; any other answer is an error.
+pub async fn redrive_destination(
+    client: &Client,
+    dlq_url: &str,
+    wanted: Option<&str>,
+) -> Result<String, OperatorError> {
+    let mut sources = Vec::new();
+    let mut pages = client
+        .list_dead_letter_source_queues()
+        .queue_url(dlq_url)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|error| classify("SQS ListDeadLetterSourceQueues", &error, &[]))?;
+        sources.extend(page.queue_urls);
+    }
+    let listed = if sources.is_empty() {
+        "none".to_owned()
+    } else {
+        sources.join(", ")
+    };
+    match wanted {
+        Some(wanted) if sources.iter().any(|source| same_queue(source, wanted)) => {
+            Ok(wanted.to_owned())
+        }
+        Some(wanted) => Err(OperatorError::NotASource {
+            dlq: dlq_url.to_owned(),
+            to: wanted.to_owned(),
+            sources: listed,
+        }),
+        None if sources.len() == 1 => Ok(sources.remove(0)),
+        None => Err(OperatorError::AmbiguousSource {
+            dlq: dlq_url.to_owned(),
+            count: sources.len(),
+            sources: listed,
+        }),
+    }
+}
+
+/// Queue URLs name the same queue when their account and name agree (the host may be written
+/// `sqs.<region>.amazonaws.com`, the legacy `<region>.queue.amazonaws.com`, or an emulator's).
+fn same_queue(a: &str, b: &str) -> bool {
+    let tail = |url: &str| {
+        let mut parts = url.trim_end_matches('/').rsplit('/');
+        let name = parts.next().unwrap_or_default().to_owned();
+        let account = parts.next().unwrap_or_default().to_owned();
+        (account, name)
+    };
+    tail(a) == tail(b)
+}
+
 /// Moves `which` messages from `dlq_url` back to `source_url` (same body, same message
 /// attributes), deleting each from the DLQ only once it was sent. Returns the moved message ids.
+/// `source_url` must come from [`redrive_destination`].
 pub async fn dlq_redrive(
     client: &Client,
     dlq_url: &str,
@@ -86,9 +179,9 @@ pub async fn dlq_redrive(
         });
     let mut moved = Vec::new();
     let mut failure = None;
-    for message in &chosen {
-        match move_message(client, dlq_url, source_url, message).await {
-            Ok(()) => moved.push(message.message_id().unwrap_or_default().to_owned()),
+    for batch in chosen.chunks(10) {
+        match move_batch(client, dlq_url, source_url, batch).await {
+            Ok(ids) => moved.extend(ids),
             Err(error) => {
                 failure = Some(error);
                 break;
@@ -117,41 +210,97 @@ pub async fn dlq_redrive(
     Ok(moved)
 }
 
-async fn move_message(
+/// Sends up to ten messages to `source_url` in one call and deletes from the DLQ, in one call,
+/// exactly those SQS accepted. Returns their ids; a message SQS refused stays in the DLQ.
+async fn move_batch(
     client: &Client,
     dlq_url: &str,
     source_url: &str,
-    message: &Message,
-) -> Result<(), PortError> {
-    let mut send = client
-        .send_message()
+    batch: &[&Message],
+) -> Result<Vec<String>, PortError> {
+    let entries = batch
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            SendMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .message_body(message.body().unwrap_or_default())
+                .set_message_attributes(message.message_attributes().cloned())
+                .build()
+                .map_err(|error| PortError::permanent("SQS SendMessageBatch", error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let sent = client
+        .send_message_batch()
         .queue_url(source_url)
-        .message_body(message.body().unwrap_or_default());
-    for (name, value) in message.message_attributes().into_iter().flatten() {
-        send = send.message_attributes(name, value.clone());
-    }
-    send.send()
-        .await
-        .map_err(|error| classify("SQS SendMessage", &error, &[]))?;
-    client
-        .delete_message()
-        .queue_url(dlq_url)
-        .receipt_handle(message.receipt_handle().unwrap_or_default())
+        .set_entries(Some(entries))
         .send()
         .await
-        .map_err(|error| classify("SQS DeleteMessage", &error, &[]))?;
-    Ok(())
+        .map_err(|error| classify("SQS SendMessageBatch", &error, &[]))?;
+    let accepted: Vec<&Message> = sent
+        .successful()
+        .iter()
+        .filter_map(|entry| entry.id().parse::<usize>().ok())
+        .filter_map(|index| batch.get(index).copied())
+        .collect();
+    if accepted.is_empty() {
+        return match sent.failed().first() {
+            Some(failed) => Err(PortError::transient(
+                "SQS SendMessageBatch",
+                failed.message().unwrap_or_default().to_owned(),
+            )),
+            None => Ok(Vec::new()),
+        };
+    }
+    let deletes = accepted
+        .iter()
+        .enumerate()
+        .map(|(index, message)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(message.receipt_handle().unwrap_or_default())
+                .build()
+                .map_err(|error| PortError::permanent("SQS DeleteMessageBatch", error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    client
+        .delete_message_batch()
+        .queue_url(dlq_url)
+        .set_entries(Some(deletes))
+        .send()
+        .await
+        .map_err(|error| classify("SQS DeleteMessageBatch", &error, &[]))?;
+    Ok(accepted
+        .iter()
+        .map(|message| message.message_id().unwrap_or_default().to_owned())
+        .collect())
 }
 
-/// Receives until the queue answers empty, each message hidden for the listing's duration.
+/// Receives until it has seen as many messages as the queue held when it started, or the queue
+/// answers empty; each message hidden for the whole pass, with its latest receipt handle kept.
+/// At most three receive calls per ten messages counted (plus ten): it always ends.
 async fn receive_all(client: &Client, queue_url: &str) -> Result<Vec<Message>, PortError> {
-    let mut seen: HashMap<String, Message> = HashMap::new();
-    loop {
+    let counted = client
+        .get_queue_attributes()
+        .queue_url(queue_url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .map_err(|error| classify("SQS GetQueueAttributes", &error, &[]))?
+        .attributes()
+        .and_then(|attributes| attributes.get(&QueueAttributeName::ApproximateNumberOfMessages))
+        .and_then(|count| count.parse::<usize>().ok())
+        .unwrap_or(0);
+    let visibility = listing_visibility_seconds(counted);
+    let mut seen: HashMap<String, Message> = HashMap::with_capacity(counted);
+    let mut calls_left = counted / 10 * 3 + 10;
+    while calls_left > 0 && (seen.len() < counted || counted == 0) {
+        calls_left -= 1;
         let output = client
             .receive_message()
             .queue_url(queue_url)
             .max_number_of_messages(10)
-            .visibility_timeout(LIST_VISIBILITY_SECONDS)
+            .visibility_timeout(visibility)
             .wait_time_seconds(1)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")
@@ -163,27 +312,42 @@ async fn receive_all(client: &Client, queue_url: &str) -> Result<Vec<Message>, P
             break;
         }
         for message in batch {
+            // A message received again carries a new receipt handle; only the latest works.
             let id = message.message_id().unwrap_or_default().to_owned();
-            seen.entry(id).or_insert(message);
+            seen.insert(id, message);
         }
     }
     Ok(seen.into_values().collect())
 }
 
-/// Makes `messages` visible again now.
+/// Makes `messages` visible again now, ten per call.
 async fn release(client: &Client, queue_url: &str, messages: &[Message]) -> Result<(), PortError> {
-    for message in messages {
-        let Some(handle) = message.receipt_handle() else {
-            continue;
-        };
+    let handles: Vec<&str> = messages
+        .iter()
+        .filter_map(|message| message.receipt_handle())
+        .collect();
+    for batch in handles.chunks(10) {
+        let entries = batch
+            .iter()
+            .enumerate()
+            .map(|(index, handle)| {
+                ChangeMessageVisibilityBatchRequestEntry::builder()
+                    .id(index.to_string())
+                    .receipt_handle(*handle)
+                    .visibility_timeout(0)
+                    .build()
+                    .map_err(|error| {
+                        PortError::permanent("SQS ChangeMessageVisibilityBatch", error.to_string())
+                    })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         client
-            .change_message_visibility()
+            .change_message_visibility_batch()
             .queue_url(queue_url)
-            .receipt_handle(handle)
-            .visibility_timeout(0)
+            .set_entries(Some(entries))
             .send()
             .await
-            .map_err(|error| classify("SQS ChangeMessageVisibility", &error, &[]))?;
+            .map_err(|error| classify("SQS ChangeMessageVisibilityBatch", &error, &[]))?;
     }
     Ok(())
 }

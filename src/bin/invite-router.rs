@@ -77,7 +77,8 @@ enum DlqAction {
         /// The dead-letter queue (default: $DEAD_LETTER_QUEUE_URL).
         #[arg(long)]
         queue_url: Option<String>,
-        /// Where to move them (default: $QUEUE_URL, the intake queue).
+        /// Where to move them: one of the queues whose redrive policy names the DLQ (default: its
+        /// only such queue; anything else is refused and nothing moves).
         #[arg(long)]
         to_queue_url: Option<String>,
     },

@@ -460,7 +460,7 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
-async fn create_queue(
+pub async fn create_queue(
     sqs: &aws_sdk_sqs::Client,
     name: &str,
     attributes: HashMap<QueueAttributeName, String>,
