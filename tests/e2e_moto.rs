@@ -495,6 +495,19 @@ async fn the_dynamodb_reply_log_keeps_the_reply_log_contract() {
     let log =
         invite_router::aws::DynamoReplyLog::new(world.dynamodb.clone(), support::aws::REPLY_TABLE);
     support::reply_log_contract::check(&log).await;
+    // A recipient whose key would pass DynamoDB's 2048-byte limit is refused for good, before
+    // the call (a retry would fail the same way until the DLQ).
+    use invite_router::ports::{ClaimTerms, Classified, ReplyLog};
+    let long = format!("{}@example.com", "a".repeat(2100));
+    let terms = ClaimTerms {
+        rate_limit: 10,
+        claim_seconds: 150,
+    };
+    let error = log
+        .claim("id-long", &long, chrono::Utc::now(), terms)
+        .await
+        .unwrap_err();
+    assert!(!error.is_transient(), "{error}");
 }
 
 /// SES's MessageRejected for a From that is not a verified identity is a deployment fault the

@@ -62,6 +62,9 @@ fn number_of(item: &Item, name: &str) -> Option<i64> {
     }
 }
 
+/// DynamoDB's limit on a partition key.
+const MAX_KEY_BYTES: usize = 2048;
+
 fn reply_id(dedupe_id: &str) -> String {
     format!("reply#{dedupe_id}")
 }
@@ -79,6 +82,18 @@ impl ReplyLog for DynamoReplyLog {
         terms: ClaimTerms,
     ) -> Result<Claim, PortError> {
         const OPERATION: &str = "DynamoDB TransactWriteItems (reply claim)";
+        // DynamoDB refuses a partition key over 2048 bytes, every time: permanent, before the call.
+        for key in [reply_id(dedupe_id), rate_id(recipient)] {
+            if key.len() > MAX_KEY_BYTES {
+                return Err(PortError::permanent(
+                    OPERATION,
+                    format!(
+                        "a reply-log key of {} bytes (DynamoDB allows {MAX_KEY_BYTES})",
+                        key.len()
+                    ),
+                ));
+            }
+        }
         let now = now.timestamp();
         let reply = self.get(&reply_id(dedupe_id)).await?;
         let stale_claim = match &reply {
