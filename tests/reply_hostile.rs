@@ -170,8 +170,13 @@ fn a_subject_holding_the_seeds_boundary_does_not_hold_the_written_one() {
             format!("--{boundary}\r\n--{boundary}_\r\n--{boundary}__"),
             "alice@example.com".to_owned(),
         ),
-        // Found next: the boundary in the recipient's address.
+        // Found next: the boundary in the recipient's address; then before a space that
+        // Q-encoding writes as '_'.
         ("Lunch".to_owned(), format!("--{boundary}@example.com")),
+        (
+            format!("---{boundary}\r\u{FFFD}B=BF=BD?====-"),
+            "alice@example.com".to_owned(),
+        ),
     ] {
         let rejected = RejectedMessage {
             schema_version: REJECTED_SCHEMA_VERSION,

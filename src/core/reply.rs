@@ -254,8 +254,10 @@ impl<'a> Letter<'a> {
             subject.as_str(),
             self.original_message_id.unwrap_or_default(),
         ];
+        // Lengthened with '.', which no header or body encoding makes of another character
+        // (Q-encoding writes a space as '_').
         while copied.iter().any(|value| value.contains(&boundary)) {
-            boundary.push('_');
+            boundary.push('.');
         }
         let mut builder = MessageBuilder::new()
             .from(("invite-router", reply_from))
