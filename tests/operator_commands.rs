@@ -75,16 +75,21 @@ async fn to_dlq(world: &AwsWorld, key: &str) -> String {
         .unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dlq_list_shows_and_redrive_moves_back() {
-    let Some(moto) = Moto::start() else { return };
-    let world = AwsWorld::new(&moto).await;
-    // Drain the s3:TestEvent so the intake queue holds only what the redrive moves.
+/// A world whose intake queue holds only what a redrive moves (its s3:TestEvent handled).
+async fn drained_world(moto: &Moto) -> AwsWorld {
+    let world = AwsWorld::new(moto).await;
     let _ = world
         .handler()
         .handle(world.receive_intake(1).await)
         .await
         .unwrap();
+    world
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dlq_list_shows_and_redrive_moves_back() {
+    let Some(moto) = Moto::start() else { return };
+    let world = drained_world(&moto).await;
     let first = to_dlq(&world, "incoming/first.eml").await;
     let second = to_dlq(&world, "incoming/second.eml").await;
 
@@ -312,13 +317,7 @@ async fn a_large_dlq_is_listed_and_redriven_whole() {
         .and_then(|count| count.parse().ok())
         .unwrap_or(300);
     let Some(moto) = Moto::start() else { return };
-    let world = AwsWorld::new(&moto).await;
-    // Drain the s3:TestEvent so the intake queue holds only what the redrive moves.
-    let _ = world
-        .handler()
-        .handle(world.receive_intake(1).await)
-        .await
-        .unwrap();
+    let world = drained_world(&moto).await;
     fill_dlq(&world, count).await;
 
     let listed = dlq_list(&world.sqs, &world.dlq_url).await.unwrap();
