@@ -2,11 +2,8 @@
 //! original may end a header, start a MIME part or smuggle a line into our body. mail-builder
 //! then encodes and folds what is left; these functions decide what is left.
 
-/// RFC 5322's limit on a line, CRLF excluded; a header longer than this cannot be written as is.
-pub const MAX_LINE_BYTES: usize = 998;
-
 /// A Message-ID longer than this is dropped rather than cut (a cut id names another message).
-/// `In-Reply-To: <` + id + `>` then fits a line with room to spare.
+/// `In-Reply-To: <` + id + `>` then fits RFC 5322's 998-byte line with room to spare.
 pub const MAX_MESSAGE_ID_BYTES: usize = 250;
 
 /// What of a subject or summary we quote back (in characters): enough to recognise it.
