@@ -70,9 +70,9 @@ pub fn settings_help() -> String {
             let limits = &settings.limits;
             let policy = &settings.policy;
             let delegation = match &policy.delegation {
-                crate::core::itip::sender::Delegation::SameDomain => "same-domain".to_owned(),
-                crate::core::itip::sender::Delegation::Off => "off".to_owned(),
-                crate::core::itip::sender::Delegation::Listed(pairs) => {
+                crate::core::policy::Delegation::SameDomain => "same-domain".to_owned(),
+                crate::core::policy::Delegation::Off => "off".to_owned(),
+                crate::core::policy::Delegation::Listed(pairs) => {
                     format!("listed ({} pair(s) in {DELEGATES})", pairs.len())
                 }
             };

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use crate::core::itip::sender::{Delegation, parse_delegates};
 use crate::core::model::Topic;
+use crate::core::policy::{Delegation, parse_delegates};
 use crate::core::{Limits, SenderPolicy};
 
 /// Names of the environment variables, as documented in docs/PIPELINE.md.

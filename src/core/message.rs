@@ -7,9 +7,8 @@
 use sha2::{Digest, Sha256};
 
 use super::model::{
-    Analysis, ConfirmationMessage, Envelope, EventComponent, EventKey, EventMessage, Method,
-    NoticeKind, REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, Route, SCHEMA_VERSION,
-    SourceInfo,
+    ConfirmationMessage, Envelope, EventComponent, EventKey, EventMessage, Method, NoticeKind,
+    REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, Route, SCHEMA_VERSION, SourceInfo,
 };
 use super::reply::pick_language;
 
@@ -161,13 +160,13 @@ pub fn body_digest(raw: &[u8]) -> String {
 }
 
 /// Where the message came from, as subscribers see it.
-pub fn source_info(analysis: &Analysis, bucket: Option<&str>, key: &str) -> SourceInfo {
+pub fn source_info(envelope: &Envelope, bucket: Option<&str>, key: &str) -> SourceInfo {
     cut_source(SourceInfo {
         bucket: bucket.map(str::to_owned),
         key: key.to_owned(),
-        message_id: analysis.envelope.message_id.clone(),
-        sender: analysis.envelope.sender.clone(),
-        subject: analysis.envelope.subject.clone(),
+        message_id: envelope.message_id.clone(),
+        sender: envelope.sender.clone(),
+        subject: envelope.subject.clone(),
     })
 }
 

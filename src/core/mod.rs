@@ -2,6 +2,7 @@
 //! No I/O, no async, no clock, no environment: everything here is a plain function of its inputs,
 //! which is what lets it be tested exhaustively and fuzzed.
 
+pub mod analysis;
 pub mod auth_results;
 pub mod calendar;
 pub mod header_words;
@@ -10,76 +11,61 @@ pub mod itip;
 pub mod message;
 pub mod mime;
 pub mod model;
+pub mod policy;
+pub mod refusal;
 pub mod reply;
 pub mod report;
 
-use model::Analysis;
+pub use policy::{DEFAULT_TRUSTED_AUTHSERV_ID, Limits, SenderPolicy};
 
-/// Size caps that keep memory bounded on hostile input. Over any of them: `too_large`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Limits {
-    pub max_email_bytes: usize,
-    pub max_calendar_bytes: usize,
-    pub max_components: usize,
-    pub max_attendees: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            // SES itself refuses mail over 40 MB; invites with agendas attached rarely pass 10 MB.
-            max_email_bytes: 10 * 1024 * 1024,
-            max_calendar_bytes: 512 * 1024,
-            max_components: 200,
-            max_attendees: 1000,
-        }
-    }
-}
-
-/// How the sender is trusted and answered (DESIGN.md, "Sender trust" and "Who is answered").
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SenderPolicy {
-    /// Refuse mail that carries no `Authentication-Results` at all (not from SES).
-    pub require_authentication: bool,
-    /// Who may send for an organizer through SENT-BY.
-    pub delegation: itip::sender::Delegation,
-    /// Our drop-box and reply addresses (whole, or a domain): never answered.
-    pub own_addresses: Vec<String>,
-    /// The authserv-id whose `Authentication-Results` counts (`TRUSTED_AUTHSERV_ID`): the topmost
-    /// header must be written by it, else the sender's authentication is not known.
-    pub trusted_authserv_id: String,
-}
-
-/// SES writes its `Authentication-Results` as `amazonses.com`.
-pub const DEFAULT_TRUSTED_AUTHSERV_ID: &str = "amazonses.com";
-
-impl Default for SenderPolicy {
-    fn default() -> Self {
-        SenderPolicy {
-            require_authentication: false,
-            delegation: itip::sender::Delegation::default(),
-            own_addresses: Vec::new(),
-            trusted_authserv_id: DEFAULT_TRUSTED_AUTHSERV_ID.to_owned(),
-        }
-    }
-}
+use analysis::Analysis;
+use calendar::event::CalendarLimits;
+use itip::answer::ReplyFacts;
+use itip::{check, copies, sender};
+use model::Reason;
+use refusal::Refused;
 
 /// Everything the core can say about one raw email without any state: what it carries and
-/// whether it can be acted on. Never panics, whatever the bytes.
-///
-/// The steps: the calendar parts and envelope of the MIME message (`mime`), each part's values
-/// (`calendar`), then every stateless rule (`itip::check`, which reads the email only when it is
-/// within the size limit). The ledger rules (`itip::rules`) come later, in the service.
+/// whether it can be acted on. Never panics, whatever the bytes. The steps, in order, each a
+/// function that returns a value (docs/DESIGN.md, "The flow of one email"); the ledger rules
+/// (`itip::rules::decide`) come later, in the service.
 pub fn analyze(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
-    let mut analysis = itip::check::check(
-        raw.len(),
-        || mime::read_mail(raw, limits.max_calendar_bytes),
-        limits,
-        policy,
-    );
+    let analysis = judge_email(raw, limits, policy);
     // Only a refusal is keyed by its content; an accepted email is keyed by its transition.
     if analysis.verdict.is_err() {
-        analysis.envelope.body_digest = Some(message::body_digest(raw));
+        analysis.keyed_by_body(message::body_digest(raw))
+    } else {
+        analysis
     }
-    analysis
+}
+
+fn judge_email(raw: &[u8], limits: &Limits, policy: &SenderPolicy) -> Analysis {
+    // Size: an email over the limit is never parsed.
+    if let Err(refused) = check::email_size(raw.len(), limits) {
+        return Analysis::unread(refused);
+    }
+    // Envelope: the calendar parts of the MIME message, its envelope and the headers that trust
+    // and answering read.
+    let Some(mail) = mime::read_mail(raw, limits.max_calendar_bytes) else {
+        return Analysis::unread(Refused::bare(Reason::NoCalendar));
+    };
+    // Trust: SES's verdicts and the aligned authentication of the one From mailbox.
+    let sender = sender::judge(&mail, policy);
+    // Copies: every calendar part into the one iTIP message they carry.
+    let calendar_limits = CalendarLimits {
+        max_components: limits.max_components,
+        max_attendees: limits.max_attendees,
+    };
+    let message = check::calendar_parts(&mail)
+        .and_then(|()| check::one_message(copies::merge_copies(&mail.calendars, calendar_limits)));
+    // Checks: every stateless rule on that message; a sender refused on trust wins over them.
+    let from = mail.envelope.sender.as_deref();
+    let content =
+        message.and_then(|message| check::check_message(message, from, &policy.delegation));
+    let verdict = check::sender_first(sender.refusal, content);
+    Analysis {
+        reply: ReplyFacts::of(&mail, sender.authentication),
+        envelope: mail.envelope,
+        verdict,
+    }
 }

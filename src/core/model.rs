@@ -1,4 +1,5 @@
-//! The types every other part of invite-router speaks: what an email says (`Analysis`), what the
+//! The types every other part of invite-router speaks: what an email says (`EventComponent`,
+//! `Envelope`), what the
 //! ledger remembers (`RecordState`), what the rules decide (`Decision`) and what subscribers receive
 //! (`EventMessage`, `RejectedMessage`). Plain data, no behaviour beyond ordering and naming.
 
@@ -6,9 +7,6 @@ use std::fmt;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
-
-use super::itip::answer::ReplyFacts;
-use super::itip::check::CheckedMessage;
 
 /// Why a request was refused or not acted on. The snake_case names are a public contract
 /// (CLI output, the `rejected` topic, logs): never rename one.
@@ -292,67 +290,6 @@ pub struct Envelope {
     /// block. The same email delivered twice has the same body (the headers SES adds differ);
     /// another sender's email reusing a Message-ID almost never does. Keys the refusal.
     pub body_digest: Option<String>,
-}
-
-/// Everything the core learned from one email: its envelope, and either the checked iTIP message
-/// or why it was refused (with whatever could still be read, for reports).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Analysis {
-    pub envelope: Envelope,
-    pub verdict: Result<CheckedMessage, Refused>,
-    /// What decides whether the sender may be answered (`itip::answer`).
-    pub reply: ReplyFacts,
-}
-
-/// A message refused before the ledger is consulted, and what was read of it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    pub reason: Reason,
-    pub method: Option<Method>,
-    pub events: Vec<EventComponent>,
-    /// What exactly was wrong, for people (`inspect`): which property the calendar copies
-    /// disagree on, which time zone could not be evaluated.
-    pub detail: Option<String>,
-}
-
-impl Analysis {
-    pub fn reason(&self) -> Option<Reason> {
-        self.verdict.as_ref().err().map(|refused| refused.reason)
-    }
-
-    /// What exactly was wrong, when a refusal can say more than its reason.
-    pub fn detail(&self) -> Option<&str> {
-        self.verdict.as_ref().err()?.detail.as_deref()
-    }
-
-    pub fn method(&self) -> Option<&Method> {
-        match &self.verdict {
-            Ok(checked) => Some(checked.method()),
-            Err(refused) => refused.method.as_ref(),
-        }
-    }
-
-    /// Every component read, accepted or not.
-    pub fn events(&self) -> &[EventComponent] {
-        match &self.verdict {
-            Ok(checked) => checked.events(),
-            Err(refused) => &refused.events,
-        }
-    }
-
-    /// The component that speaks for the message: the master (no RECURRENCE-ID) if there is one,
-    /// else the first.
-    pub fn primary(&self) -> Option<&EventComponent> {
-        let events = self.events();
-        events
-            .iter()
-            .find(|event| event.recurrence_id.is_none())
-            .or_else(|| events.first())
-    }
-
-    pub fn organizer(&self) -> Option<&Organizer> {
-        self.primary().and_then(|event| event.organizer.as_ref())
-    }
 }
 
 /// A component's version, ordered as RFC 5546 orders them: SEQUENCE first, then DTSTAMP.

@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use super::model::Analysis;
+use super::analysis::Analysis;
 
 pub fn inspect_report(analysis: &Analysis) -> Value {
     let primary = analysis.primary();

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
+use crate::core::analysis::Analysis;
 use crate::core::itip::answer::{NoReply, may_answer, may_write_to};
 use crate::core::itip::check::CheckedMessage;
 use crate::core::itip::rules::decide;
@@ -20,7 +21,7 @@ use crate::core::message::{
     confirmation_attributes, confirmation_message, event_attributes, event_message,
     rejected_attributes, rejected_message, source_info,
 };
-use crate::core::model::{Analysis, EventKey, Reason, RecordState, RecordStatus, Route, Topic};
+use crate::core::model::{EventKey, Reason, RecordState, RecordStatus, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
 use crate::ports::{
     Classified, CommitOutcome, ErrorKind, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry,
@@ -385,7 +386,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             outcome.route,
             event,
             &analysis.envelope,
-            source_info(analysis, source.bucket.as_deref(), &source.key),
+            source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
         );
         let body = encode(&message)?;
         self.publisher
@@ -493,7 +494,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             sender,
             reason,
             &analysis.envelope,
-            source_info(analysis, source.bucket.as_deref(), &source.key),
+            source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
         );
         let body = encode(&message)?;
         let attributes = rejected_attributes(reason, analysis.method());
@@ -546,7 +547,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                         &transition.key,
                         method,
                         event,
-                        source_info(analysis, source.bucket.as_deref(), &source.key),
+                        source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
                     );
                     Some(OutboxEntry {
                         topic,

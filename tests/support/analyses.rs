@@ -2,11 +2,13 @@
 //! iCalendar parsers do.
 
 use chrono::{DateTime, TimeZone, Utc};
+use invite_router::core::analysis::Analysis;
 use invite_router::core::itip::answer::ReplyFacts;
 use invite_router::core::itip::check::CheckedMessage;
 use invite_router::core::model::{
-    Analysis, Attendee, Envelope, EventComponent, EventTime, Method, Organizer, Reason, Refused,
+    Attendee, Envelope, EventComponent, EventTime, Method, Organizer, Reason,
 };
+use invite_router::core::refusal::Refused;
 
 pub fn stamp(hour: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 20, hour, 0, 0).unwrap()

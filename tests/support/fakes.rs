@@ -5,7 +5,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 
-use invite_router::core::model::{Analysis, EventKey, Topic};
+use invite_router::core::analysis::Analysis;
+use invite_router::core::model::{EventKey, Topic};
 use invite_router::ports::{
     CommitOutcome, Ledger, LedgerWrite, MailSource, MailStore, PortError, Publisher, Queue,
     RevisionCheck, SetAsideEntry, StoredRecord,

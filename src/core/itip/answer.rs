@@ -6,9 +6,9 @@
 use serde::Serialize;
 
 use super::sender::Authentication;
-use crate::core::SenderPolicy;
-use crate::core::mime::ReplyHeaders;
+use crate::core::mime::{MailContent, ReplyHeaders};
 use crate::core::model::Reason;
+use crate::core::policy::SenderPolicy;
 
 /// Everything about an email that decides whether its sender may be answered, read once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -17,6 +17,17 @@ pub struct ReplyFacts {
     pub headers: ReplyHeaders,
     /// The email carries a calendar part (Google marks real invitations `auto-generated`).
     pub has_calendar: bool,
+}
+
+impl ReplyFacts {
+    /// Read once from the mail and the trust step's authentication.
+    pub fn of(mail: &MailContent, authentication: Authentication) -> ReplyFacts {
+        ReplyFacts {
+            authentication,
+            headers: mail.reply.clone(),
+            has_calendar: !mail.calendars.is_empty() || mail.oversized_calendar,
+        }
+    }
 }
 
 /// Why a sender is not answered. The snake_case codes are printed by `process` and logged.

@@ -1,5 +1,6 @@
-//! Every stateless refusal, in the order DESIGN.md's reason table lists them, and the type that
-//! proves a message passed them.
+//! Every stateless refusal, in the order docs/DESIGN.md's reason table lists them, and the type
+//! that proves a message passed them. `core::analyze` calls these checks in order; this module
+//! only checks.
 //!
 //! Each reason is produced by exactly one function below (its doc says when), so "where is the
 //! rule that refuses X?" has one answer. `sender_not_organizer` also has a stateful twin in
@@ -10,14 +11,13 @@
 //! component, and one component per (UID, RECURRENCE-ID). The rules take nothing else, so they
 //! need no guard.
 
-use super::answer::ReplyFacts;
-use super::copies::{CopiesError, ItipMessage, merge_copies};
-use super::sender::{Delegation, authentication, may_speak_for, trust_verdict};
-use crate::core::calendar::event::CalendarLimits;
+use super::copies::{CopiesError, ItipMessage};
+use super::sender::may_speak_for;
 use crate::core::message::fits_a_published_message;
 use crate::core::mime::MailContent;
-use crate::core::model::{Analysis, Envelope, EventComponent, EventKey, Method, Reason, Refused};
-use crate::core::{Limits, SenderPolicy};
+use crate::core::model::{EventComponent, EventKey, Method, Reason};
+use crate::core::policy::{Delegation, Limits};
+use crate::core::refusal::Refused;
 
 /// DynamoDB's limit on a partition key, which the UID is (the ledger's and the reply log's).
 pub const MAX_UID_BYTES: usize = 2048;
@@ -122,38 +122,66 @@ impl CheckedMessage {
     }
 }
 
-/// Every stateless check on one email of `email_bytes` bytes; `read` reads it, and is only called
-/// when the email is within the size limit (a huge email is never parsed).
-pub fn check(
-    email_bytes: usize,
-    read: impl FnOnce() -> Option<MailContent>,
-    limits: &Limits,
-    policy: &SenderPolicy,
-) -> Analysis {
-    let unread = |reason| Analysis {
-        envelope: Envelope::default(),
-        verdict: Err(Refused::bare(reason)),
-        reply: ReplyFacts::default(),
-    };
-    if let Err(reason) = within_limits(email_bytes <= limits.max_email_bytes) {
-        return unread(reason);
+/// `too_large` for the email itself, before anything of it is read: a huge email is never parsed.
+pub fn email_size(email_bytes: usize, limits: &Limits) -> Result<(), Refused> {
+    within_limits(email_bytes <= limits.max_email_bytes).map_err(Refused::bare)
+}
+
+/// The calendar parts as `mime` found them: not too many, none over the part limit, at least one.
+pub fn calendar_parts(mail: &MailContent) -> Result<(), Refused> {
+    within_limits(!mail.too_many_calendars && !mail.oversized_calendar).map_err(Refused::bare)?;
+    has_calendar(!mail.calendars.is_empty()).map_err(Refused::bare)
+}
+
+/// What the copies of the calendar (`copies::merge_copies`) made of the parts, as a refusal when
+/// they are not one readable message.
+pub fn one_message(copies: Result<ItipMessage, CopiesError>) -> Result<ItipMessage, Refused> {
+    match copies {
+        Ok(message) => Ok(message),
+        Err(CopiesError::NoCopy) => Err(Refused::bare(no_calendar())),
+        Err(CopiesError::OverLimit) => Err(Refused::bare(too_large())),
+        Err(CopiesError::Unreadable(why)) => Err(Refused::bare(malformed()).because(why)),
+        Err(CopiesError::Disagree { all, difference }) => {
+            // Copies for different events are reported as such; otherwise as a broken calendar.
+            let reason = uids_agree(&all.events).err().unwrap_or_else(malformed);
+            Err(Refused::keeping(reason, all).because(difference.to_string()))
+        }
     }
-    let Some(mail) = read() else {
-        return unread(Reason::NoCalendar);
+}
+
+/// Every stateless rule on the one message, in the reason table's order. A refusal keeps
+/// whatever could be read.
+pub fn check_message(
+    message: ItipMessage,
+    sender: Option<&str>,
+    delegation: &Delegation,
+) -> Result<CheckedMessage, Refused> {
+    let action = match supported_method(message.method.as_ref()) {
+        Ok(action) => action,
+        Err(reason) => return Err(Refused::keeping(reason, message)),
     };
-    // Spam, virus and authentication verdicts win over anything the content says: either makes
-    // the rest moot, and neither may be answered.
-    let sender = mail.envelope.sender.as_deref();
-    // Judged once: both the verdict and the reply decision need it.
-    let authenticated = authentication(&mail.trust, sender, &policy.trusted_authserv_id);
-    let trust_refusal = trust_verdict(&mail.trust, authenticated, policy);
-    let reply = ReplyFacts {
-        authentication: authenticated,
-        headers: mail.reply.clone(),
-        has_calendar: !mail.calendars.is_empty() || mail.oversized_calendar,
-    };
-    let content = check_content(&mail, limits, &policy.delegation);
-    let verdict = match (trust_refusal, content) {
+    let structural = every_component_has_uid(&message.events)
+        .and_then(|()| uids_agree(&message.events))
+        .and_then(|()| within_limits(fits_the_ledger(&message.events)))
+        .and_then(|()| within_limits(message.events.iter().all(fits_a_published_message)))
+        .and_then(|()| one_organizer(&message.events))
+        .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, sender, delegation))
+        .and_then(|()| one_component_per_key(&message.events))
+        .and_then(|()| one_occurrence_at_a_time(&message.events));
+    match structural {
+        Ok(()) => Ok(CheckedMessage::trusted(action, message.events)),
+        Err(reason) => Err(Refused::keeping(reason, message)),
+    }
+}
+
+/// The sender's trust refusal (`sender::judge`) wins over whatever the content says: spam, a
+/// virus or failed authentication makes the rest moot, and none of them may be answered. What
+/// was read of the content is kept for reports; what was wrong with it is not.
+pub fn sender_first(
+    trust_refusal: Option<Reason>,
+    content: Result<CheckedMessage, Refused>,
+) -> Result<CheckedMessage, Refused> {
+    match (trust_refusal, content) {
         (None, content) => content,
         (Some(reason), Ok(checked)) => Err(Refused {
             reason,
@@ -161,60 +189,11 @@ pub fn check(
             events: checked.events,
             detail: None,
         }),
-        // What was wrong with the content is moot once the sender is not trusted.
         (Some(reason), Err(refused)) => Err(Refused {
             reason,
             detail: None,
             ..refused
         }),
-    };
-    Analysis {
-        envelope: mail.envelope,
-        verdict,
-        reply,
-    }
-}
-
-/// The calendar content, in the table's order. A refusal keeps whatever could be read.
-fn check_content(
-    mail: &MailContent,
-    limits: &Limits,
-    delegation: &Delegation,
-) -> Result<CheckedMessage, Refused> {
-    let unread = |reason| Refused::bare(reason);
-    within_limits(!mail.too_many_calendars && !mail.oversized_calendar).map_err(unread)?;
-    has_calendar(!mail.calendars.is_empty()).map_err(unread)?;
-    let calendar_limits = CalendarLimits {
-        max_components: limits.max_components,
-        max_attendees: limits.max_attendees,
-    };
-    let message = match merge_copies(&mail.calendars, calendar_limits) {
-        Ok(message) => message,
-        Err(CopiesError::NoCopy) => return Err(unread(no_calendar())),
-        Err(CopiesError::OverLimit) => return Err(unread(too_large())),
-        Err(CopiesError::Unreadable(why)) => return Err(unread(malformed()).because(why)),
-        Err(CopiesError::Disagree { all, difference }) => {
-            // Copies for different events are reported as such; otherwise as a broken calendar.
-            let reason = uids_agree(&all.events).err().unwrap_or_else(malformed);
-            return Err(Refused::keeping(reason, all).because(difference.to_string()));
-        }
-    };
-    let refuse = |reason, message: ItipMessage| Refused::keeping(reason, message);
-    let action = match supported_method(message.method.as_ref()) {
-        Ok(action) => action,
-        Err(reason) => return Err(refuse(reason, message)),
-    };
-    let structural = every_component_has_uid(&message.events)
-        .and_then(|()| uids_agree(&message.events))
-        .and_then(|()| within_limits(fits_the_ledger(&message.events)))
-        .and_then(|()| within_limits(message.events.iter().all(fits_a_published_message)))
-        .and_then(|()| one_organizer(&message.events))
-        .and_then(|()| the_sender_speaks_for_the_organizer(&message.events, mail, delegation))
-        .and_then(|()| one_component_per_key(&message.events))
-        .and_then(|()| one_occurrence_at_a_time(&message.events));
-    match structural {
-        Ok(()) => Ok(CheckedMessage::trusted(action, message.events)),
-        Err(reason) => Err(refuse(reason, message)),
     }
 }
 
@@ -305,10 +284,9 @@ fn one_organizer(events: &[EventComponent]) -> Result<(), Reason> {
 
 fn the_sender_speaks_for_the_organizer(
     events: &[EventComponent],
-    mail: &MailContent,
+    sender: Option<&str>,
     delegation: &Delegation,
 ) -> Result<(), Reason> {
-    let sender = mail.envelope.sender.as_deref();
     let speaks = events.iter().all(|event| {
         event
             .organizer
@@ -354,40 +332,11 @@ fn one_component_per_key(events: &[EventComponent]) -> Result<(), Reason> {
     }
 }
 
-impl Refused {
-    /// A refusal with nothing read to report.
-    fn bare(reason: Reason) -> Refused {
-        Refused {
-            reason,
-            method: None,
-            events: Vec::new(),
-            detail: None,
-        }
-    }
-
-    /// The same refusal, saying what exactly was wrong.
-    fn because(self, detail: String) -> Refused {
-        Refused {
-            detail: Some(detail),
-            ..self
-        }
-    }
-
-    /// A refusal that reports what was read.
-    fn keeping(reason: Reason, message: ItipMessage) -> Refused {
-        Refused {
-            reason,
-            method: message.method,
-            events: message.events,
-            detail: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::core::model::{EventTime, Organizer};
+    use crate::core::policy::SenderPolicy;
 
     fn component(uid: Option<&str>, day: Option<u32>) -> EventComponent {
         EventComponent {
@@ -484,20 +433,16 @@ mod tests {
     }
 
     #[test]
-    fn an_email_over_the_limit_is_never_read() {
+    fn an_email_over_the_limit_is_too_large() {
         let limits = Limits {
             max_email_bytes: 10,
             ..Limits::default()
         };
-        let analysis = check(
-            11,
-            || panic!("a too large email must not be parsed"),
-            &limits,
-            &SenderPolicy::default(),
+        assert_eq!(
+            email_size(11, &limits).map_err(|refused| refused.reason),
+            Err(Reason::TooLarge)
         );
-        assert_eq!(analysis.reason(), Some(Reason::TooLarge));
-        let analysis = check(10, || None, &limits, &SenderPolicy::default());
-        assert_eq!(analysis.reason(), Some(Reason::NoCalendar));
+        assert_eq!(email_size(10, &limits), Ok(()));
     }
 
     #[test]

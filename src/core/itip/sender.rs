@@ -6,23 +6,10 @@
 //! prepends; anything below it may have been written by the sender). What is not: everything the
 //! message says about itself, SENT-BY included, until a rule here has tied it to what SES checked.
 
-use crate::core::SenderPolicy;
 use crate::core::auth_results;
-use crate::core::mime::TrustHeaders;
+use crate::core::mime::{MailContent, TrustHeaders};
 use crate::core::model::{Organizer, Reason};
-
-/// Who may send for an organizer through SENT-BY (`DELEGATION`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Delegation {
-    /// A delegate in the organizer's own organizational domain (a colleague can act for a
-    /// colleague: the residual risk of this default).
-    #[default]
-    SameDomain,
-    /// Only these (organizer, delegate) pairs, lower-case (`DELEGATES`).
-    Listed(Vec<(String, String)>),
-    /// Nobody but the organizer.
-    Off,
-}
+use crate::core::policy::{Delegation, SenderPolicy};
 
 /// What SES's checks say about the From domain.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,10 +23,29 @@ pub enum Authentication {
     Unknown,
 }
 
+/// What the trust step of `core::analyze` learns about the sender: how SES authenticated the
+/// From domain (also what decides whether they may be answered) and, when the sender alone is
+/// reason enough, the refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SenderJudgement {
+    pub authentication: Authentication,
+    pub refusal: Option<Reason>,
+}
+
+/// Judges the sender of `mail` once: its authentication, then the verdict on it.
+pub fn judge(mail: &MailContent, policy: &SenderPolicy) -> SenderJudgement {
+    let sender = mail.envelope.sender.as_deref();
+    let authentication = authentication(&mail.trust, sender, &policy.trusted_authserv_id);
+    SenderJudgement {
+        authentication,
+        refusal: trust_verdict(&mail.trust, authentication, policy),
+    }
+}
+
 /// The reason to refuse the email on its sender's trustworthiness alone, given how SES
 /// `authentication` judged it. Order matters: a virus or spam verdict is reported before
 /// authentication, since either makes the rest moot.
-pub fn trust_verdict(
+fn trust_verdict(
     trust: &TrustHeaders,
     authentication: Authentication,
     policy: &SenderPolicy,
@@ -190,24 +196,10 @@ fn delegate_allowed(organizer: &str, delegate: &str, delegation: &Delegation) ->
     }
 }
 
-/// Parses `DELEGATES`: `boss@corp.example=assistant@corp.example;...` (commas also separate).
-pub fn parse_delegates(text: &str) -> Option<Vec<(String, String)>> {
-    text.split([';', ','])
-        .map(str::trim)
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (organizer, delegate) = pair.split_once('=')?;
-            let (organizer, delegate) = (organizer.trim(), delegate.trim());
-            (organizer.contains('@') && delegate.contains('@'))
-                .then(|| (organizer.to_lowercase(), delegate.to_lowercase()))
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::DEFAULT_TRUSTED_AUTHSERV_ID;
+    use crate::core::policy::{DEFAULT_TRUSTED_AUTHSERV_ID, parse_delegates};
 
     fn trust(spam: Option<&str>, virus: Option<&str>, auth: Option<&str>) -> TrustHeaders {
         TrustHeaders {
