@@ -1,5 +1,5 @@
 //! The core's cost against the floor it cannot go below: mail-parser's and icalendar's own parse
-//! of the same emails. DESIGN.md's target is `analyze` within 1.5x of that floor.
+//! of the same emails. The target (docs/DESIGN.md "Performance targets") is `analyze` within 1.5x of that floor.
 //! Run: `make bench` (or `cargo bench --bench analyze`); results in docs/BENCHMARKS.md.
 
 use std::hint::black_box;

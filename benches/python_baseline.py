@@ -1,4 +1,4 @@
-"""The Python yardstick DESIGN.md compares against: the same job (find the calendar parts of an
+"""The Python yardstick docs/DESIGN.md "Performance targets" compares against: the same job (find the calendar parts of an
 email, parse them, read METHOD/UID/SEQUENCE/DTSTART) with the stdlib `email` package and PyPI's
 `icalendar`, the way a Python Lambda would do it. Prints the mean time per email (and, with
 BENCH_FIGURES set, writes it to BENCH_FIGURES/python_baseline.json for benches/cost.py).

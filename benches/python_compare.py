@@ -42,7 +42,7 @@ def python_reading(raw: bytes):
 
 
 def time_text(value):
-    """DESIGN.md's time forms: RFC 3339 UTC for a zoned time, a date, or a floating time."""
+    """The time forms of docs/DESIGN.md "The command line's JSON": RFC 3339 UTC for a zoned time, a date, or a floating time."""
     if value is None:
         return None
     if isinstance(value, datetime.datetime):

@@ -1,4 +1,4 @@
-//! The ratio DESIGN.md sets a target for (`analyze` within 1.5x of the bare parse), measured so
+//! The ratio docs/DESIGN.md "Performance targets" sets (`analyze` within 1.5x of the bare parse), measured so
 //! that this shared VM's drift cancels out: the two are timed in alternating short rounds, each
 //! round gives one ratio, and the median round is reported. Criterion (`benches/analyze.rs`)
 //! times them minutes apart, and between those minutes the host's load moves by up to 60%.

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Whole-process costs of the release binary: start-up plus one email, a batch of every fixture,
-# and the peak memory of a 10 MB email (DESIGN.md: must not need 100 MB).
+# and the peak memory of a 10 MB email (docs/DESIGN.md "Performance targets": must not need 100 MB).
 # Usage: benches/whole_process.sh PATH/TO/invite-router
 set -euo pipefail
 binary=${1:?usage: whole_process.sh PATH/TO/invite-router}

@@ -236,7 +236,8 @@ pub const LEDGER_FILE: &str = "ledger.sqlite3";
 /// Where replies are written inside the `--state` directory, one `<dedupe_id>.eml` each.
 pub const REPLIES_DIR: &str = "replies";
 
-/// One output line of `process`: the keys DESIGN.md fixes, in its order; `error` only when the
+/// One output line of `process`: the keys docs/DESIGN.md "The command line's JSON" fixes, in
+/// its order; `error` only when the
 /// input was not handled.
 #[derive(Debug, Serialize)]
 pub struct ProcessLine {

@@ -1,4 +1,4 @@
-//! SQS record body -> the S3 objects it names, for every envelope DESIGN.md lists:
+//! SQS record body -> the S3 objects it names, for every envelope docs/DESIGN.md "Intake envelopes" lists:
 //! a plain S3 event notification, the same wrapped in an SNS notification, an SES receipt
 //! notification (through SNS) whose action stored the mail in S3, and `s3:TestEvent`.
 //!

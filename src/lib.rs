@@ -1,5 +1,6 @@
 //! invite-router: calendar-invite emails in, ordered create/update/cancel event messages out.
-//! See README.md for the tour and shared DESIGN.md for the contract.
+//! See README.md for the tour and docs/DESIGN.md for the design: its layers, the flow of one
+//! email, the reasons, who is answered, the iTIP rules and the ledger's items.
 
 #[cfg(feature = "aws")]
 pub mod aws;

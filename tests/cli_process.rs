@@ -110,7 +110,7 @@ fn an_invites_life_is_routed_and_a_second_run_changes_nothing() {
             (want.0, want.1, &want.2, want.3)
         );
     }
-    // DESIGN.md's keys, in its order.
+    // The keys of docs/DESIGN.md "The command line's JSON", in its order.
     let raw = String::from_utf8(first.stdout.clone()).unwrap();
     let first_raw = raw.lines().next().unwrap();
     let positions: Vec<usize> = [

@@ -1,11 +1,12 @@
-//! The reason table is a contract (README.md "Why an invite is refused", and DESIGN.md's
+//! The reason table is a contract (README.md "Why an invite is refused", and docs/DESIGN.md
 //! "Validation: the reasons"): every refusal code the code knows is in it, nothing else is, and its
-//! "sender told?" column says what `Reason::notify_sender` does.
+//! "sender told?" column says what `Reason::notify_sender` does. The "Who is answered" tables of
+//! both name every reason the core gives for not answering.
 
-use std::collections::BTreeMap;
-use std::io::Write;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use invite_router::core::itip::answer::NoReply;
 use invite_router::core::model::Reason;
 
 /// `code -> sender told?` for every row of the first Markdown table whose header starts with
@@ -49,22 +50,13 @@ fn code_table() -> BTreeMap<String, bool> {
         .collect()
 }
 
-/// Reasons the product contract in shared/DESIGN.md predates: its "Values are exact" rule leaves
-/// `RANGE=THISANDFUTURE` to be carried through or refused with its own reason, and the code
-/// refuses it (README's reason table has the row). shared/ is read-only from here; the row is
-/// proposed for DESIGN.md in the team's notes.
-const NEWER_THAN_DESIGN: [&str; 1] = ["unsupported_range"];
-
-fn check_document(path: &Path, allowed_missing: &[&str]) -> Vec<String> {
+fn check_document(path: &Path) -> Vec<String> {
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) => return vec![format!("{}: {error}", path.display())],
     };
     let documented = reason_table(&text);
-    let mut code = code_table();
-    code.retain(|reason, _| {
-        !allowed_missing.contains(&reason.as_str()) || documented.contains_key(reason)
-    });
+    let code = code_table();
     let mut problems = Vec::new();
     for (reason, told) in &code {
         match documented.get(reason) {
@@ -88,28 +80,78 @@ fn check_document(path: &Path, allowed_missing: &[&str]) -> Vec<String> {
     problems
 }
 
+fn document(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name)
+}
+
 #[test]
 fn readme_reason_table_matches_the_code() {
-    let readme = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md");
-    let problems = check_document(&readme, &[]);
+    let problems = check_document(&document("README.md"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 #[test]
 fn design_reason_table_matches_the_code() {
-    let design = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/DESIGN.md");
-    if !design.is_file() {
-        let message = format!(
-            "{} not found: the DESIGN reason table was not checked",
-            design.display()
-        );
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        // Straight to stderr: libtest captures eprintln! of a passing test, and a skip must show.
-        let _ = writeln!(std::io::stderr(), "skipped: {message}");
-        return;
-    }
-    let problems = check_document(&design, &NEWER_THAN_DESIGN);
+    let problems = check_document(&document("docs/DESIGN.md"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The codes in the first column of the first table whose header starts with
+/// `| \`no_reply_because\` |`, in the document's order.
+fn who_is_answered_table(markdown: &str) -> Vec<String> {
+    let mut codes = Vec::new();
+    let mut in_table = false;
+    for line in markdown.lines().map(str::trim) {
+        if line.starts_with("| `no_reply_because` |") {
+            in_table = true;
+            continue;
+        }
+        if !in_table {
+            continue;
+        }
+        if !line.starts_with('|') {
+            break;
+        }
+        let first = line
+            .trim_matches('|')
+            .split('|')
+            .next()
+            .unwrap_or_default()
+            .trim();
+        if !first.starts_with("---") {
+            codes.push(first.trim_matches('`').to_owned());
+        }
+    }
+    codes
+}
+
+/// "Who is answered" in README.md and docs/DESIGN.md has one row per reason not to answer the
+/// code knows (`NoReply::ALL`), and none it does not.
+#[test]
+fn who_is_answered_tables_match_the_code() {
+    let code: BTreeSet<&str> = NoReply::ALL.iter().map(|why| why.code()).collect();
+    let mut problems = Vec::new();
+    for name in ["README.md", "docs/DESIGN.md"] {
+        let text = std::fs::read_to_string(document(name)).unwrap_or_default();
+        let rows = who_is_answered_table(&text);
+        let documented: BTreeSet<&str> = rows.iter().map(String::as_str).collect();
+        if documented.len() != rows.len() {
+            problems.push(format!("{name}: a code has two rows"));
+        }
+        for missing in code.difference(&documented) {
+            problems.push(format!("{name}: no row for `{missing}`"));
+        }
+        for unknown in documented.difference(&code) {
+            problems.push(format!("{name}: `{unknown}` is not a code the core gives"));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_who_is_answered_reader_sees_every_row() {
+    let table = "| `no_reply_because` | the mail carries |\n|---|---|\n| `bounce` | x |\n| `list_mail` | y |\n\nafter | `z` |";
+    assert_eq!(who_is_answered_table(table), ["bounce", "list_mail"]);
 }
 
 #[test]

@@ -1,4 +1,4 @@
-//! The ledger invariants of DESIGN.md under faults, with in-memory ports:
+//! The ledger invariants of docs/DESIGN.md "The ledger's items" under faults, with in-memory ports:
 //! - no accepted transition is lost, whatever call fails and wherever the process dies;
 //! - a retry republishes with the same `dedupe_id` rather than inventing a new transition;
 //! - nothing older than the record is ever published;

@@ -1,4 +1,4 @@
-//! The trust holes of issue 8, each reproduced as an attacker would, with `invite-router process`
+//! The trust holes docs/DESIGN.md "Sender trust" closes, each reproduced as an attacker would, with `invite-router process`
 //! on the embedded backend: the organizer's mail first, then the attacker's. Every scenario
 //! checks what reached the topics, not just the printed route. Then who is answered.
 //! The emails are `fixtures/emails/trust/` (fixtures/README.md says what each one tries).

@@ -4,7 +4,7 @@ use mail_parser::{MessageParser, MimeHeaders, PartType};
 
 /// Representative invites: Outlook base64 with a Windows VTIMEZONE, Gmail's two copies, Apple's
 /// quoted-printable attachment, Teams, and a recurring series with exceptions; then the shapes
-/// issue 11 added: copies that differ outside routing, Lotus Notes' BYHOUR zone, an Exchange
+/// the real-world variety added: copies that differ outside routing, Lotus Notes' BYHOUR zone, an Exchange
 /// CDO zone id, Shift_JIS, an Outlook series with exceptions, and Fastmail's two copies.
 pub const CASES: [&str; 11] = [
     "fixtures/emails/outlook/exchange-invite-w-europe.eml",

@@ -1,7 +1,7 @@
 /**
  * Everything an operator can set with `cdk ... -c key=value` (or in cdk.json), read once, typed,
  * with every missing or malformed value reported at once by name, as the Rust side does for its
- * environment (shared/DESIGN.md, "Configuration").
+ * environment (docs/DESIGN.md, "Outputs, errors, configuration").
  */
 import * as path from 'node:path';
 import * as logs from 'aws-cdk-lib/aws-logs';

@@ -2,7 +2,7 @@
  * invite-router as deployable infrastructure: SES receives mail for the drop-box addresses and
  * stores it in S3; S3 notifies an SQS queue; the Rust Lambda turns each email into a message on
  * the create, update, cancel or rejected topic and records it in the DynamoDB ledger.
- * See shared/DESIGN.md for the behaviour and cdk/README.md for deploying it.
+ * See docs/DESIGN.md for the behaviour and cdk/README.md for deploying it.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The synthesized template, checked point by point against issue 4 and shared/DESIGN.md.
+ * The synthesized template, checked point by point against cdk/README.md and docs/PIPELINE.md.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';

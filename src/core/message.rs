@@ -464,7 +464,7 @@ mod tests {
         assert!(description.ends_with('…'));
     }
 
-    /// The hostile component of issue 10: every free-text field far over its limit, with text
+    /// The hostile component: every free-text field far over its limit, with text
     /// that JSON escaping makes half as large again, and a hundred guests.
     fn hostile_component() -> EventComponent {
         let huge = "é\"\n".repeat(100_000);

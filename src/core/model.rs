@@ -162,7 +162,7 @@ impl<'de> Deserialize<'de> for Method {
     }
 }
 
-/// A point in time as iCalendar can express it. Serialized as DESIGN.md says: UTC instants as
+/// A point in time as iCalendar can express it. Serialized as docs/DESIGN.md "The command line's JSON" says: UTC instants as
 /// `2026-12-01T18:00:00Z`, dates as `2026-12-24`, floating times as `2026-12-01T10:00:00`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EventTime {

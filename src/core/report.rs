@@ -1,4 +1,4 @@
-//! The `inspect` report: the stable JSON shape DESIGN.md defines for one analysed email.
+//! The `inspect` report: the stable JSON shape docs/DESIGN.md "The command line's JSON" defines for one analysed email.
 
 use serde_json::{Value, json};
 

@@ -482,7 +482,7 @@ mod tests {
         );
     }
 
-    /// Issue 10's two calendars: a 300 KB LOCATION is cut and published; 30 000 EXDATEs cannot be
+    /// The two over-limit calendars: a 300 KB LOCATION is cut and published; 30 000 EXDATEs cannot be
     /// cut without lying about the series, so the message is refused before any commit.
     #[test]
     fn a_component_too_large_to_publish_is_refused_and_long_text_is_not() {

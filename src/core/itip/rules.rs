@@ -1,4 +1,4 @@
-//! The iTIP rule table (RFC 5546, DESIGN.md "iTIP rules"): a checked message and the ledger
+//! The iTIP rule table (RFC 5546, docs/DESIGN.md "iTIP rules"): a checked message and the ledger
 //! state the service read for it in, one [`Decision`] out.
 //!
 //! Pure: no clock, no I/O. Every component of the message is judged on its own against the record
@@ -142,7 +142,7 @@ fn judge(
 /// The rules for a component newer than the record it is judged against (`status`).
 fn newer(action: Action, status: RecordStatus, outcome: Outcome<'_>) -> Transition {
     match (action, status) {
-        // A newer REQUEST changes a live event, or revives a cancelled one (DESIGN.md: that is
+        // A newer REQUEST changes a live event, or revives a cancelled one (docs/DESIGN.md "iTIP rules": that is
         // `update`). For an occurrence judged against its series, this writes the occurrence's
         // own first record; the series record is not touched.
         (Action::Request, RecordStatus::Active | RecordStatus::Cancelled) => {
@@ -311,7 +311,7 @@ mod tests {
         }
     }
 
-    // ---- the decision table (issue 2, point 6) ---------------------------------------------
+    // ---- the decision table (docs/DESIGN.md "iTIP rules") -----------------------------------
 
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]
     enum M {
@@ -452,7 +452,7 @@ mod tests {
         }
     }
 
-    /// One line per combination of issue 2's table. Read it as: method, record judged against,
+    /// One line per combination of the iTIP rules' table. Read it as: method, record judged against,
     /// version relation, scope => route, reason, status written (with the component's version).
     #[rustfmt::skip]
     fn table() -> Vec<(Row, Expected)> {
@@ -631,7 +631,7 @@ mod tests {
         );
     }
 
-    /// The table holds every combination issue 2 names, each exactly once.
+    /// The table holds every combination of method, record and version, each exactly once.
     #[test]
     fn decision_table_is_complete() {
         let rows: Vec<Row> = table().into_iter().map(|(row, _)| row).collect();
@@ -661,7 +661,7 @@ mod tests {
         );
     }
 
-    // ---- the ownership dimension (issue 8) -----------------------------------------------------
+    // ---- the ownership dimension (docs/DESIGN.md "Sender trust") -------------------------------
 
     /// Who owns the UID: no owner item (a new UID, or a ledger written before owner items), the
     /// sender's organizer, or someone else.
