@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::core::model::{EventKey, RecordState, RecordStatus, Version};
+use crate::core::model::{EventKey, RecordState, RecordStatus, Version, utc_text};
 use crate::ports::PortError;
 
 /// The series record's `recurrence_id` in stores whose key columns cannot be null (SQLite's
@@ -26,25 +26,16 @@ pub fn decode_key(uid: String, recurrence_column: &str) -> EventKey {
 }
 
 pub fn status_code(status: RecordStatus) -> &'static str {
-    match status {
-        RecordStatus::Active => "active",
-        RecordStatus::Cancelled => "cancelled",
-        RecordStatus::Tombstone => "tombstone",
-    }
+    status.into()
 }
 
 fn parse_status(code: &str) -> Option<RecordStatus> {
-    match code {
-        "active" => Some(RecordStatus::Active),
-        "cancelled" => Some(RecordStatus::Cancelled),
-        "tombstone" => Some(RecordStatus::Tombstone),
-        _ => None,
-    }
+    code.parse().ok()
 }
 
 /// RFC 3339 UTC, second precision: what iCalendar's DTSTAMP can express.
 pub fn format_dtstamp(dtstamp: DateTime<Utc>) -> String {
-    dtstamp.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+    utc_text(dtstamp)
 }
 
 pub fn parse_dtstamp(text: &str) -> Option<DateTime<Utc>> {

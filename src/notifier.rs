@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 use tracing::{Instrument, field};
@@ -24,7 +24,8 @@ use crate::service::BatchRecord;
 pub const DEFAULT_REPLY_RATE_LIMIT: u32 = 10;
 
 /// What handling one `rejected` message did.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum Notified {
     Sent {
         to: String,
@@ -40,12 +41,7 @@ pub enum Notified {
 
 impl Notified {
     pub fn code(&self) -> &'static str {
-        match self {
-            Notified::Sent { .. } => "sent",
-            Notified::AlreadySent => "already_sent",
-            Notified::RateLimited => "rate_limited",
-            Notified::Undeliverable(_) => "undeliverable",
-        }
+        self.into()
     }
 }
 
@@ -73,8 +69,7 @@ impl Classified for NotifyError {
     }
 }
 
-/// The time replies are dated and rate-limited by. A function so tests can fix it.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+use crate::ports::Clock;
 
 /// A fresh random MIME boundary seed per reply, from the operating system's generator: nothing
 /// the sender wrote can predict it.
@@ -115,14 +110,6 @@ impl<M: Mailer, R: ReplyLog> Notifier<M, R> {
     pub fn with_clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
         self
-    }
-
-    pub fn mailer(&self) -> &M {
-        &self.mailer
-    }
-
-    pub fn log(&self) -> &R {
-        &self.log
     }
 
     /// Handles one message body: the `rejected` JSON itself (raw delivery) or an SNS notification

@@ -10,9 +10,14 @@ use serde::{Deserialize, Serialize};
 use crate::core::model::{EventKey, RecordState, Topic};
 use crate::core::reply::Reply;
 
+/// The time the orchestration writes (`updated_at`) and dates replies and rate limits by: a
+/// function, so tests can fix it. The core never reads a clock.
+pub type Clock = std::sync::Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>;
+
 /// Whether retrying the same input may succeed: the one classification every error of the
 /// pipeline has (ports, intake, service), because it decides whether an SQS message is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray)]
+#[strum(serialize_all = "snake_case")]
 pub enum ErrorKind {
     /// Throttling, 5xx, timeouts, network, access and signature errors, a lost conditional-write
     /// race: leave the message in the queue (report it in `batchItemFailures`).

@@ -143,23 +143,11 @@ impl Metrics {
     }
 }
 
-fn kind_code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::Transient => "transient",
-        ErrorKind::Permanent => "permanent",
-    }
-}
-
 impl Line {
     /// `RecordFailures` by `Kind`, for a record that failed.
     fn record_failure(&mut self, failure: Option<ErrorKind>) {
         if let Some(kind) = failure {
-            self.metric(
-                &[("Kind", kind_code(kind))],
-                "RecordFailures",
-                Unit::Count,
-                1.0,
-            );
+            self.metric(&[("Kind", kind.into())], "RecordFailures", Unit::Count, 1.0);
         }
     }
 }

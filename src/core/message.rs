@@ -6,6 +6,7 @@
 
 use sha2::{Digest, Sha256};
 
+use super::model::utc_text;
 use super::model::{
     ConfirmationMessage, Envelope, EventComponent, EventKey, EventMessage, Method, NoticeKind,
     REJECTED_SCHEMA_VERSION, Reason, RejectedMessage, Route, SCHEMA_VERSION, SourceInfo,
@@ -110,10 +111,7 @@ fn digest_fields(fields: &[&str]) -> String {
 /// The id of one ledger transition: (uid, recurrence_id, route, sequence, dtstamp).
 pub fn transition_dedupe_id(key: &EventKey, route: Route, event: &EventComponent) -> String {
     let sequence = event.sequence.to_string();
-    let dtstamp = event
-        .dtstamp
-        .map(|stamp| stamp.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-        .unwrap_or_default();
+    let dtstamp = event.dtstamp.map(utc_text).unwrap_or_default();
     digest_fields(&[
         "transition",
         &key.uid,

@@ -10,8 +10,23 @@ use serde::{Deserialize, Serialize};
 
 /// Why a request was refused or not acted on. The snake_case names are a public contract
 /// (CLI output, the `rejected` topic, logs): never rename one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Reason {
     NoCalendar,
     MalformedCalendar,
@@ -48,21 +63,7 @@ impl Reason {
     ];
 
     pub fn code(self) -> &'static str {
-        match self {
-            Reason::NoCalendar => "no_calendar",
-            Reason::MalformedCalendar => "malformed_calendar",
-            Reason::MissingMethod => "missing_method",
-            Reason::UnsupportedMethod => "unsupported_method",
-            Reason::MissingUid => "missing_uid",
-            Reason::MultipleUids => "multiple_uids",
-            Reason::UnsupportedRange => "unsupported_range",
-            Reason::SenderNotOrganizer => "sender_not_organizer",
-            Reason::TooLarge => "too_large",
-            Reason::Spam => "spam",
-            Reason::Virus => "virus",
-            Reason::SenderUnauthenticated => "sender_unauthenticated",
-            Reason::UnknownEvent => "unknown_event",
-        }
+        self.into()
     }
 
     /// Whether the sender is told through the `rejected` topic. Never for mail whose sender we
@@ -194,10 +195,16 @@ impl EventTime {
     }
 }
 
+/// An instant as every stored and published text writes it: RFC 3339 UTC to the second (what
+/// iCalendar's DTSTAMP can express). Dedupe ids hash this form, so it is written here only.
+pub fn utc_text(instant: DateTime<Utc>) -> String {
+    instant.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 impl fmt::Display for EventTime {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            EventTime::Utc(instant) => write!(f, "{}", instant.format("%Y-%m-%dT%H:%M:%SZ")),
+            EventTime::Utc(instant) => f.write_str(&utc_text(*instant)),
             EventTime::Date(date) => write!(f, "{}", date.format("%Y-%m-%d")),
             EventTime::Floating(naive) => write!(f, "{}", naive.format("%Y-%m-%dT%H:%M:%S")),
         }
@@ -364,8 +371,21 @@ impl fmt::Display for EventKey {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum RecordStatus {
     Active,
     Cancelled,
@@ -381,8 +401,21 @@ pub struct RecordState {
     pub version: Version,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Route {
     Create,
     Update,
@@ -406,15 +439,7 @@ impl Route {
     ];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Route::Create => "create",
-            Route::Update => "update",
-            Route::Cancel => "cancel",
-            Route::Duplicate => "duplicate",
-            Route::Stale => "stale",
-            Route::Ignored => "ignored",
-            Route::Invalid => "invalid",
-        }
+        self.into()
     }
 
     /// The event topic a route publishes to, if any.
@@ -434,8 +459,23 @@ impl fmt::Display for Route {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Topic {
     Create,
     Update,
@@ -447,12 +487,7 @@ impl Topic {
     pub const ALL: [Topic; 4] = [Topic::Create, Topic::Update, Topic::Cancel, Topic::Rejected];
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Topic::Create => "create",
-            Topic::Update => "update",
-            Topic::Cancel => "cancel",
-            Topic::Rejected => "rejected",
-        }
+        self.into()
     }
 }
 

@@ -164,10 +164,6 @@ impl<P, M, R> AnsweringPublisher<P, M, R> {
     pub fn new(inner: P, notifier: Notifier<M, R>) -> Self {
         AnsweringPublisher { inner, notifier }
     }
-
-    pub fn inner(&self) -> &P {
-        &self.inner
-    }
 }
 
 impl<P: Publisher, M: Mailer, R: ReplyLog> Publisher for AnsweringPublisher<P, M, R> {

@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use crate::core::analysis::Analysis;
 use crate::core::itip::answer::{NoReply, may_answer, may_write_to};
@@ -21,6 +21,7 @@ use crate::core::message::{
     confirmation_attributes, confirmation_message, event_attributes, event_message,
     rejected_attributes, rejected_message, source_info,
 };
+use crate::core::model::utc_text;
 use crate::core::model::{EventKey, Reason, RecordState, RecordStatus, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
 use crate::ports::{
@@ -41,8 +42,7 @@ pub const DEFAULT_BATCH_CONCURRENCY: usize = 10;
 /// hand-built analyses to exercise the orchestration on its own.
 pub type Analyzer = Arc<dyn Fn(&[u8]) -> Analysis + Send + Sync>;
 
-/// The time written to `updated_at`. A function so tests can fix it.
-pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+use crate::ports::Clock;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -183,16 +183,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         self
     }
 
-    pub fn store(&self) -> &M {
-        &self.store
-    }
-
     pub fn ledger(&self) -> &L {
         &self.ledger
-    }
-
-    pub fn publisher(&self) -> &P {
-        &self.publisher
     }
 
     /// Processes one email end to end. `Ok` means handled (published, refused or a no-op);
@@ -517,7 +509,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         records: &BTreeMap<EventKey, StoredRecord>,
         source: &MailSource,
     ) -> Result<Vec<LedgerWrite>, ServiceError> {
-        let updated_at = (self.clock)().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let updated_at = utc_text((self.clock)());
         let mut writes: Vec<LedgerWrite> = Vec::new();
         for transition in transitions {
             let Some(new_state) = &transition.new_state else {
