@@ -2,27 +2,45 @@
 //! a DTSTAMP are written as text, and how they are read back. One codec, so that every store holds
 //! the same strings and a record moved between them means the same thing.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Utc};
 
-use crate::core::model::{EventKey, RecordState, RecordStatus, Version, utc_text};
+use crate::core::model::{EventKey, ItemKind, RecordState, RecordStatus, Version, utc_text};
 use crate::ports::PortError;
 
-/// The series record's `recurrence_id` in stores whose key columns cannot be null (SQLite's
-/// primary key, DynamoDB's sort key): no serialized RECURRENCE-ID is ever `-`.
+/// The series record's sort key (`recurrence_id`) in stores whose key columns cannot be null
+/// (SQLite's primary key, DynamoDB's sort key): no serialized RECURRENCE-ID is ever `-`.
 pub const SERIES_RECURRENCE_ID: &str = "-";
 
-/// The stored form of a key's recurrence id.
-pub fn recurrence_column(key: &EventKey) -> &str {
-    key.recurrence_id.as_deref().unwrap_or(SERIES_RECURRENCE_ID)
+/// The owner item's sort key. No serialized RECURRENCE-ID (an `EventTime`) starts with `#`.
+pub const OWNER_ITEM: &str = "#owner";
+
+/// Set-aside entries' sort keys start with this, then the entry's dedupe id; a `Query` with
+/// `begins_with` lists them.
+pub const SET_ASIDE_PREFIX: &str = "#aside:";
+
+/// The stored sort key (`recurrence_id` column) of a key's item.
+pub fn recurrence_column(key: &EventKey) -> Cow<'_, str> {
+    match &key.item {
+        ItemKind::Series => Cow::Borrowed(SERIES_RECURRENCE_ID),
+        ItemKind::Occurrence(recurrence_id) => Cow::Borrowed(recurrence_id),
+        ItemKind::Owner => Cow::Borrowed(OWNER_ITEM),
+        ItemKind::SetAside(dedupe_id) => Cow::Owned(format!("{SET_ASIDE_PREFIX}{dedupe_id}")),
+    }
 }
 
 /// A key read back from its stored columns.
 pub fn decode_key(uid: String, recurrence_column: &str) -> EventKey {
-    EventKey {
-        uid,
-        recurrence_id: (recurrence_column != SERIES_RECURRENCE_ID)
-            .then(|| recurrence_column.to_owned()),
-    }
+    let item = match recurrence_column {
+        SERIES_RECURRENCE_ID => ItemKind::Series,
+        OWNER_ITEM => ItemKind::Owner,
+        column => match column.strip_prefix(SET_ASIDE_PREFIX) {
+            Some(dedupe_id) => ItemKind::SetAside(dedupe_id.to_owned()),
+            None => ItemKind::Occurrence(column.to_owned()),
+        },
+    };
+    EventKey { uid, item }
 }
 
 pub fn status_code(status: RecordStatus) -> &'static str {
@@ -105,17 +123,43 @@ mod tests {
     }
 
     #[test]
-    fn the_series_key_is_stored_as_a_dash() {
-        let series = EventKey::new("u1", None);
-        assert_eq!(recurrence_column(&series), SERIES_RECURRENCE_ID);
-        assert_eq!(decode_key("u1".into(), SERIES_RECURRENCE_ID), series);
-        let occurrence = EventKey {
-            uid: "u1".into(),
-            recurrence_id: Some("2026-12-01T18:00:00Z".into()),
-        };
+    fn every_item_kind_round_trips_through_its_stored_key() {
+        let keys = [
+            EventKey::new("u1", None),
+            EventKey {
+                uid: "u1".into(),
+                item: ItemKind::Occurrence("2026-12-01T18:00:00Z".into()),
+            },
+            EventKey {
+                uid: "u1".into(),
+                item: ItemKind::Occurrence("2026-12-01".into()),
+            },
+            EventKey::owner_of("u1"),
+            EventKey::set_aside("u1", "98b50dd2"),
+        ];
+        let stored: Vec<String> = keys
+            .iter()
+            .map(|key| recurrence_column(key).into_owned())
+            .collect();
         assert_eq!(
-            decode_key("u1".into(), recurrence_column(&occurrence)),
-            occurrence
+            stored,
+            [
+                "-",
+                "2026-12-01T18:00:00Z",
+                "2026-12-01",
+                "#owner",
+                "#aside:98b50dd2"
+            ]
         );
+        for (key, column) in keys.iter().zip(&stored) {
+            assert_eq!(&decode_key("u1".into(), column), key);
+        }
+        // The series first, then the other items in their stored keys' order: the order the keys
+        // had when the series was a missing recurrence id, so reads and commits keep theirs.
+        let mut by_kind = keys.to_vec();
+        by_kind.sort();
+        let mut as_before = keys.to_vec();
+        as_before.sort_by_key(|key| (!key.is_series(), recurrence_column(key).into_owned()));
+        assert_eq!(by_kind, as_before);
     }
 }

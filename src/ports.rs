@@ -92,7 +92,7 @@ pub struct OutboxEntry {
 /// An outbox entry the publisher refused for good (SNS's `InvalidParameter`, say): moved out of
 /// its record so that the event's later messages are not blocked behind it, and kept, with why,
 /// for an operator to repair and republish. Stored under (UID, `#aside:<dedupe_id>`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetAsideEntry {
     /// The record the entry was taken from.
     pub from: EventKey,
@@ -102,7 +102,7 @@ pub struct SetAsideEntry {
 }
 
 /// One ledger item as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredRecord {
     pub key: EventKey,
     pub state: RecordState,

@@ -545,7 +545,7 @@ async fn an_unverified_identity_and_an_outage_keep_the_reply_for_retry() {
 /// refuses such a message as too_large first) instead of splitting it into parts.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dynamodb_ledger_never_splits_a_commit() {
-    use invite_router::core::model::{EventKey, RecordState, RecordStatus, Version};
+    use invite_router::core::model::{EventKey, ItemKind, RecordState, RecordStatus, Version};
     use invite_router::ports::{Classified, Ledger, LedgerWrite, StoredRecord};
     let Some(moto) = Moto::start() else { return };
     let world = AwsWorld::new(&moto).await;
@@ -556,7 +556,7 @@ async fn the_dynamodb_ledger_never_splits_a_commit() {
             record: StoredRecord {
                 key: EventKey {
                     uid: "big-uid".into(),
-                    recurrence_id: Some(format!(
+                    item: ItemKind::Occurrence(format!(
                         "2027-01-01T00:{:02}:{:02}Z",
                         index / 60,
                         index % 60

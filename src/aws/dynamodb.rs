@@ -25,9 +25,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Put, TransactWrite
 use futures::future::try_join_all;
 
 use super::errors::{classify, error_code, permanent};
-use crate::core::model::{EventKey, SET_ASIDE_PREFIX, Topic};
+use crate::core::model::{EventKey, Topic};
 use crate::ledger_format::{
-    corrupt, decode_key, decode_state, format_dtstamp, recurrence_column, status_code,
+    SET_ASIDE_PREFIX, corrupt, decode_key, decode_state, format_dtstamp, recurrence_column,
+    status_code,
 };
 use crate::ports::{
     CommitOutcome, Ledger, LedgerWrite, OutboxEntry, PortError, RevisionCheck, SetAsideEntry,
@@ -76,7 +77,7 @@ fn string(value: &str) -> AttributeValue {
 fn key_item(key: &EventKey) -> Item {
     HashMap::from([
         ("uid".to_owned(), string(&key.uid)),
-        ("recurrence_id".to_owned(), string(recurrence_column(key))),
+        ("recurrence_id".to_owned(), string(&recurrence_column(key))),
     ])
 }
 
@@ -185,7 +186,7 @@ fn set_aside_to_item(aside: &SetAsideEntry) -> Item {
     ));
     item.insert(
         "from_recurrence_id".into(),
-        string(recurrence_column(&aside.from)),
+        string(&recurrence_column(&aside.from)),
     );
     item.insert("why".into(), string(&aside.why));
     item.insert("outbox".into(), outbox_to_value(&aside.entry));
@@ -438,7 +439,7 @@ impl Ledger for DynamoLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::model::{RecordState, RecordStatus, Version};
+    use crate::core::model::{ItemKind, RecordState, RecordStatus, Version};
     use crate::ledger_format::parse_dtstamp;
     use crate::ports::Classified;
 
@@ -447,7 +448,7 @@ mod tests {
         let record = StoredRecord {
             key: EventKey {
                 uid: "u1".into(),
-                recurrence_id: Some("2026-12-01T10:00:00Z".into()),
+                item: ItemKind::Occurrence("2026-12-01T10:00:00Z".into()),
             },
             state: RecordState {
                 organizer: Some("alice@example.com".into()),

@@ -115,7 +115,7 @@ pub fn transition_dedupe_id(key: &EventKey, route: Route, event: &EventComponent
     digest_fields(&[
         "transition",
         &key.uid,
-        key.recurrence_id.as_deref().unwrap_or(""),
+        key.recurrence_id().unwrap_or(""),
         route.as_str(),
         &sequence,
         &dtstamp,
@@ -321,6 +321,7 @@ fn truncate_at_char_boundary(text: &mut String, max_bytes: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::ItemKind;
     use chrono::{TimeZone, Utc};
 
     #[test]
@@ -388,7 +389,7 @@ mod tests {
         );
         let occurrence = EventKey {
             uid: "uid-1".into(),
-            recurrence_id: Some("2026-12-01T10:00:00Z".into()),
+            item: ItemKind::Occurrence("2026-12-01T10:00:00Z".into()),
         };
         assert_ne!(
             base,

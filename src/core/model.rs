@@ -309,64 +309,90 @@ pub struct Version {
     pub dtstamp: Option<DateTime<Utc>>,
 }
 
-/// The ledger key: one record per (UID, RECURRENCE-ID). The recurrence id is kept in its
-/// serialized form so that every backend stores the same string.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct EventKey {
-    pub uid: String,
-    pub recurrence_id: Option<String>,
+/// Which of a UID's ledger items a key names. Turned into the stored sort key (and back) only
+/// by `ledger_format`. Ordered the series first, then as the stored keys sort (`#aside:…`,
+/// `#owner`, times).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ItemKind {
+    /// The event without RECURRENCE-ID: the series, or a single event.
+    Series,
+    /// An outbox entry the publisher refused for good, by its dedupe id (`ports::SetAsideEntry`).
+    SetAside(String),
+    /// Who owns the UID: written by the first message that made an event of it, read and guarded
+    /// with the event's own records.
+    Owner,
+    /// One occurrence, by its RECURRENCE-ID in serialized form, so that every backend stores the
+    /// same string.
+    Occurrence(String),
 }
 
-/// The recurrence id of a UID's owner item: the ledger keeps who owns each UID under the key
-/// (UID, `#owner`), read and guarded with the event's own records. No serialized RECURRENCE-ID
-/// (an [`EventTime`]) starts with `#`.
-pub const OWNER_ITEM: &str = "#owner";
-
-/// The recurrence ids of a UID's set-aside outbox entries start with this, then the entry's
-/// dedupe id (`ports::SetAsideEntry`).
-pub const SET_ASIDE_PREFIX: &str = "#aside:";
+/// The ledger key: a UID and which of its items.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventKey {
+    pub uid: String,
+    pub item: ItemKind,
+}
 
 impl EventKey {
+    /// The record of `uid` for this RECURRENCE-ID (the series without one).
+    pub fn new(uid: &str, recurrence_id: Option<&EventTime>) -> EventKey {
+        EventKey {
+            uid: uid.to_owned(),
+            item: match recurrence_id {
+                Some(time) => ItemKind::Occurrence(time.to_string()),
+                None => ItemKind::Series,
+            },
+        }
+    }
+
     /// Where the outbox entry `dedupe_id` of `uid` is kept once set aside.
     pub fn set_aside(uid: &str, dedupe_id: &str) -> EventKey {
         EventKey {
             uid: uid.to_owned(),
-            recurrence_id: Some(format!("{SET_ASIDE_PREFIX}{dedupe_id}")),
+            item: ItemKind::SetAside(dedupe_id.to_owned()),
         }
     }
 
-    /// The key of `uid`'s owner item (see [`OWNER_ITEM`]).
+    /// The key of `uid`'s owner item.
     pub fn owner_of(uid: &str) -> EventKey {
         EventKey {
             uid: uid.to_owned(),
-            recurrence_id: Some(OWNER_ITEM.to_owned()),
+            item: ItemKind::Owner,
         }
+    }
+
+    pub fn is_series(&self) -> bool {
+        self.item == ItemKind::Series
     }
 
     pub fn is_owner_item(&self) -> bool {
-        self.recurrence_id.as_deref() == Some(OWNER_ITEM)
+        self.item == ItemKind::Owner
     }
 
-    pub fn new(uid: &str, recurrence_id: Option<&EventTime>) -> EventKey {
-        EventKey {
-            uid: uid.to_owned(),
-            recurrence_id: recurrence_id.map(ToString::to_string),
+    /// The serialized RECURRENCE-ID of an occurrence's key; `None` for every other item.
+    pub fn recurrence_id(&self) -> Option<&str> {
+        match &self.item {
+            ItemKind::Occurrence(recurrence_id) => Some(recurrence_id),
+            _ => None,
         }
     }
 
+    /// The series record of the same UID.
     pub fn series(&self) -> EventKey {
         EventKey {
             uid: self.uid.clone(),
-            recurrence_id: None,
+            item: ItemKind::Series,
         }
     }
 }
 
 impl fmt::Display for EventKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.recurrence_id {
-            Some(rid) => write!(f, "{} @ {}", self.uid, rid),
-            None => f.write_str(&self.uid),
+        match &self.item {
+            ItemKind::Series => f.write_str(&self.uid),
+            ItemKind::Occurrence(recurrence_id) => write!(f, "{} @ {recurrence_id}", self.uid),
+            ItemKind::Owner => write!(f, "{} (owner)", self.uid),
+            ItemKind::SetAside(dedupe_id) => write!(f, "{} (set aside {dedupe_id})", self.uid),
         }
     }
 }

@@ -371,6 +371,7 @@ impl Ledger for SqliteLedger {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::model::ItemKind;
     use crate::core::model::Topic;
     use crate::core::model::{RecordState, RecordStatus, Version};
     use crate::ledger_format::parse_dtstamp;
@@ -404,7 +405,7 @@ mod tests {
         let series = EventKey::new("u1", None);
         let occurrence = EventKey {
             uid: "u1".into(),
-            recurrence_id: Some("2026-12-01T10:00:00Z".into()),
+            item: ItemKind::Occurrence("2026-12-01T10:00:00Z".into()),
         };
         assert_eq!(
             ledger.read(std::slice::from_ref(&series)).await.unwrap(),

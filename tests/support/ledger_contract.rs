@@ -2,7 +2,7 @@
 //! moto in the end-to-end tests): conditional writes on the revision read, all-or-nothing
 //! commits, conditional outbox clearing that is not a transition.
 
-use invite_router::core::model::{EventKey, RecordState, RecordStatus, Topic, Version};
+use invite_router::core::model::{EventKey, ItemKind, RecordState, RecordStatus, Topic, Version};
 use invite_router::ports::{
     CommitOutcome, Ledger, LedgerWrite, OutboxEntry, RevisionCheck, SetAsideEntry, StoredRecord,
 };
@@ -44,7 +44,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
     let series = EventKey::new("contract-uid", None);
     let occurrence = EventKey {
         uid: "contract-uid".into(),
-        recurrence_id: Some("2026-12-08T15:00:00Z".into()),
+        item: ItemKind::Occurrence("2026-12-08T15:00:00Z".into()),
     };
     let both = [series.clone(), occurrence.clone()];
     assert_eq!(ledger.read(&both).await.unwrap(), vec![None, None]);
@@ -141,7 +141,7 @@ pub async fn check<L: Ledger>(ledger: &L) {
     // Revision checks: records the commit reads but does not write must be as they were read.
     let other = EventKey {
         uid: "contract-uid".into(),
-        recurrence_id: Some("2026-12-15T15:00:00Z".into()),
+        item: ItemKind::Occurrence("2026-12-15T15:00:00Z".into()),
     };
     let never_written = EventKey::new("contract-absent", None);
     let check = |key: &EventKey, expected: Option<u64>| RevisionCheck {
@@ -249,7 +249,7 @@ async fn owner_items<L: Ledger>(ledger: &L) {
     let owner = EventKey::owner_of("owned-uid");
     let occurrence = EventKey {
         uid: "owned-uid".into(),
-        recurrence_id: Some("2026-12-08T15:00:00Z".into()),
+        item: ItemKind::Occurrence("2026-12-08T15:00:00Z".into()),
     };
     let series = EventKey::new("owned-uid", None);
     let claim = |organizer: &str, revision| {

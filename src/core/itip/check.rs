@@ -111,7 +111,7 @@ impl CheckedMessage {
         let mut keys = vec![EventKey::owner_of(&self.uid)];
         for event in &self.events {
             let key = EventKey::new(&self.uid, event.recurrence_id.as_ref());
-            if key.recurrence_id.is_some() {
+            if !key.is_series() {
                 keys.push(key.series());
             }
             keys.push(key);

@@ -47,7 +47,7 @@ pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>
         .or_else(|| {
             transitions
                 .iter()
-                .find(|transition| transition.key.recurrence_id.is_none())
+                .find(|transition| transition.key.is_series())
         })
         .or_else(|| transitions.first());
     // The first message that makes an event of the UID fixes its owner; a tombstone alone does
@@ -94,7 +94,7 @@ fn judge(
     // for one occurrence of a known series is never `create`/`ignored`.
     let record = match own {
         Some(record) => Some(record),
-        None if key.recurrence_id.is_some() => ledger.get(&key.series()).filter(usable),
+        None if !key.is_series() => ledger.get(&key.series()).filter(usable),
         None => None,
     };
     let outcome = Outcome {
@@ -1011,7 +1011,7 @@ mod tests {
             .map(|t| {
                 (
                     t.route,
-                    t.key.recurrence_id.clone(),
+                    t.key.recurrence_id().map(str::to_owned),
                     t.new_state.as_ref().map(|state| state.status),
                 )
             })
