@@ -267,8 +267,8 @@ impl From<&Outcome> for ProcessLine {
             uid: outcome.uid.clone(),
             recurrence_id: outcome.recurrence_id.clone(),
             sequence: outcome.sequence,
-            notify_sender: outcome.notify_sender,
-            no_reply_because: outcome.no_reply_because,
+            notify_sender: outcome.notify_sender(),
+            no_reply_because: outcome.no_reply_because(),
             set_aside: outcome.set_aside.clone(),
             error: None,
         }

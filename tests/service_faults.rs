@@ -157,11 +157,11 @@ async fn a_clean_life_cycle_routes_every_email() {
 
     assert_eq!(outcomes[3].reason, Some(Reason::SenderNotOrganizer));
     assert!(
-        outcomes[3].notify_sender,
+        outcomes[3].notify_sender(),
         "the spoofer is told (they authenticated)"
     );
-    assert!(outcomes[6].notify_sender);
-    assert!(!outcomes[7].notify_sender, "spam is never answered");
+    assert!(outcomes[6].notify_sender());
+    assert!(!outcomes[7].notify_sender(), "spam is never answered");
     assert_eq!(
         outcomes[4].recurrence_id.as_deref(),
         Some("2026-12-08T15:00:00Z")

@@ -93,7 +93,7 @@ impl Metrics {
         line.metric(&[], "EmailSize", Unit::Bytes, outcome.email_bytes as f64);
         if let Some(reason) = outcome.reason {
             line.metric(&[("Reason", reason.code())], "Refusals", Unit::Count, 1.0);
-            match outcome.no_reply_because {
+            match outcome.no_reply_because() {
                 Some(why) => {
                     line.metric(
                         &[("Why", why.code())],
@@ -102,7 +102,7 @@ impl Metrics {
                         1.0,
                     );
                 }
-                None if outcome.notify_sender => {
+                None if outcome.notify_sender() => {
                     line.metric(&[], "RepliesRequested", Unit::Count, 1.0);
                 }
                 None => {}

@@ -540,7 +540,6 @@ pub struct Transition {
 pub struct Decision {
     pub route: Route,
     pub reason: Option<Reason>,
-    pub notify_sender: bool,
     pub transitions: Vec<Transition>,
     /// The UID has no owner yet and this message makes an event of it: its organizer becomes
     /// the owner, written (on condition that there still is none) in the same commit.
@@ -548,11 +547,20 @@ pub struct Decision {
 }
 
 impl Decision {
+    /// The reason a refused message was refused; `None` for anything else (an ignored CANCEL's
+    /// `unknown_event` is not a refusal).
+    pub fn refusal(&self) -> Option<Reason> {
+        if self.route == Route::Invalid {
+            self.reason
+        } else {
+            None
+        }
+    }
+
     pub fn refused(reason: Reason) -> Decision {
         Decision {
             route: Route::Invalid,
             reason: Some(reason),
-            notify_sender: reason.notify_sender(),
             transitions: Vec::new(),
             claims_owner: None,
         }

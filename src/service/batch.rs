@@ -111,16 +111,15 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 }
                 for source in &sources {
                     tracing::Span::current().record("s3_key", source.key.as_str());
-                    match self
-                        .process_source_leaving_clears(source, &mut clears)
-                        .await
-                    {
+                    let processed = self.process_email(source).await;
+                    clears.extend(processed.clears);
+                    match processed.outcome {
                         Ok(outcome) => {
                             tracing::info!(
                                 route = %outcome.route,
                                 reason = outcome.reason.map(Reason::code),
-                                notify_sender = outcome.notify_sender,
-                                no_reply_because = outcome.no_reply_because.map(NoReply::code),
+                                notify_sender = outcome.notify_sender(),
+                                no_reply_because = outcome.no_reply_because().map(NoReply::code),
                                 published = outcome.published.len(),
                                 email_message_id = outcome.email_message_id.as_deref(),
                                 "processed"

@@ -1,5 +1,8 @@
-//! Orchestration only: fetch -> analyze -> read ledger -> flush outbox -> decide -> commit ->
-//! publish. Every rule lives in `core`; every side effect goes through a port.
+//! Orchestration only. One email takes four steps, each a function that returns a value
+//! (docs/DESIGN.md, "The flow of one email"): analyzed (fetch, `core::analyze`), judged (read the
+//! ledger, deliver what an earlier attempt left, `itip::rules::decide`), committed (one
+//! conditional transaction with the outbox) and delivered (publish, then clear). The `Outcome`
+//! is built once, at the end. Every rule lives in `core`; every side effect goes through a port.
 //!
 //! "Never lose, never publish stale" comes from a transactional outbox. A transition and the
 //! message it publishes are committed together, conditionally on the ledger revision that was read;
@@ -14,24 +17,24 @@ use std::sync::Arc;
 use chrono::Utc;
 
 use crate::core::analysis::Analysis;
-use crate::core::itip::answer::{NoReply, may_answer, may_write_to};
+use crate::core::itip::answer::{NoReply, Told};
 use crate::core::itip::check::CheckedMessage;
 use crate::core::itip::rules::decide;
-use crate::core::message::{
-    confirmation_attributes, confirmation_message, event_attributes, event_message,
-    rejected_attributes, rejected_message, source_info,
-};
-use crate::core::model::utc_text;
-use crate::core::model::{EventKey, Reason, RecordState, RecordStatus, Route, Topic};
+use crate::core::model::{Decision, EventComponent, EventKey, Reason, RecordState, Route, Topic};
 use crate::core::{self, Limits, SenderPolicy};
 use crate::ports::{
-    Classified, CommitOutcome, ErrorKind, Ledger, LedgerWrite, MailSource, MailStore, OutboxEntry,
-    PortError, Publisher, RevisionCheck, SetAsideEntry, StoredRecord,
+    Classified, CommitOutcome, ErrorKind, Ledger, MailSource, MailStore, OutboxEntry, PortError,
+    Publisher, StoredRecord,
 };
 
 mod batch;
+mod deliver;
+mod notices;
+mod writes;
 
 pub use batch::{BatchRecord, RecordReport};
+use deliver::{Delivery, OutboxClears};
+use notices::Notice;
 
 /// How many records of a batch are processed at once: SQS's default batch size, so that a batch
 /// costs its slowest record (with 8 a batch of 10 took two rounds: benches/batch.rs); a bound
@@ -84,11 +87,8 @@ pub struct Outcome {
     pub uid: Option<String>,
     pub recurrence_id: Option<String>,
     pub sequence: Option<u32>,
-    /// A `rejected` message was published for the sender.
-    pub notify_sender: bool,
-    /// Why the sender of a refused email was not answered (None when it was, or when nothing
-    /// was refused).
-    pub no_reply_because: Option<NoReply>,
+    /// Whether the sender hears from us (`notify_sender`, `no_reply_because`).
+    pub told: Told,
     pub method: Option<String>,
     /// Everything published while processing this email, including outbox entries of earlier
     /// attempts that this attempt delivered.
@@ -102,40 +102,65 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    fn new(source: &MailSource, analysis: &Analysis) -> Outcome {
-        let primary = analysis.primary();
-        Outcome {
-            source: source.clone(),
-            route: Route::Invalid,
-            reason: None,
-            uid: primary.and_then(|event| event.uid.clone()),
-            recurrence_id: primary
-                .and_then(|event| event.recurrence_id)
-                .map(|rid| rid.to_string()),
-            sequence: primary.map(|event| event.sequence),
-            notify_sender: false,
-            no_reply_because: None,
-            method: analysis.method().map(|method| method.to_string()),
-            published: Vec::new(),
-            set_aside: Vec::new(),
-            email_bytes: 0,
-            email_message_id: analysis.envelope.message_id.clone(),
+    /// A `rejected` (or confirmation) message was published for the sender.
+    pub fn notify_sender(&self) -> bool {
+        self.told.notify_sender()
+    }
+
+    /// Why the sender of a refused email was not answered (None when it was, or when nothing
+    /// was refused).
+    pub fn no_reply_because(&self) -> Option<NoReply> {
+        self.told.no_reply_because()
+    }
+}
+
+/// Step one's value: the analysis of the email, and its size as read.
+struct Analyzed {
+    analysis: Analysis,
+    email_bytes: usize,
+}
+
+/// Step two's value: the records read, what an earlier attempt left and this one delivered, and
+/// the rules' decision.
+struct Judged {
+    keys: Vec<EventKey>,
+    records: BTreeMap<EventKey, StoredRecord>,
+    leftovers: Delivery,
+    /// Routes of leftovers that this very email committed (an attempt that died before
+    /// publishing): the ledger now calls the email a duplicate of itself.
+    recovered_routes: Vec<Route>,
+    decision: Decision,
+}
+
+/// What the outcome reports beside what was delivered.
+struct Verdict<'a> {
+    route: Route,
+    reason: Option<Reason>,
+    /// The component the route came from; the message's primary one when `None`.
+    component: Option<&'a EventComponent>,
+    notice: Notice,
+}
+
+/// A step failed: why, and what had been delivered before (it still has to be cleared).
+struct Interrupted {
+    error: ServiceError,
+    delivery: Delivery,
+}
+
+impl<E: Into<ServiceError>> From<E> for Interrupted {
+    fn from(error: E) -> Interrupted {
+        Interrupted {
+            error: error.into(),
+            delivery: Delivery::default(),
         }
     }
 }
 
-/// What became of one outbox entry that was not left for a retry.
-enum Delivered {
-    Published,
-    SetAside,
+/// One email's outcome, and the published entries that still wait to be cleared.
+struct Processed {
+    outcome: Result<Outcome, ServiceError>,
+    clears: OutboxClears,
 }
-
-/// Outbox entries published but not yet cleared from their records. Clearing waits on nothing
-/// but its publish, so a batch runs it alongside the SQS delete rather than before it: one round
-/// trip less per record (benches/batch.rs).
-#[derive(Debug, Default)]
-#[must_use = "published outbox entries must be cleared (Service::clear_published)"]
-struct OutboxClears(Vec<(EventKey, String)>);
 
 pub struct Service<M, L, P> {
     store: M,
@@ -190,59 +215,105 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     /// Processes one email end to end. `Ok` means handled (published, refused or a no-op);
     /// `Err` says whether a retry can help.
     pub async fn process_source(&self, source: &MailSource) -> Result<Outcome, ServiceError> {
-        let mut clears = OutboxClears::default();
-        let processed = self
-            .process_source_leaving_clears(source, &mut clears)
-            .await;
+        let processed = self.process_email(source).await;
         // What was published is cleared even when a later step failed: the retry then finds
         // nothing of it left to re-deliver.
-        let cleared = self.clear_published(clears).await;
-        let outcome = processed?;
+        let cleared = self.clear_published(processed.clears).await;
+        let outcome = processed.outcome?;
         cleared?;
         Ok(outcome)
     }
 
-    /// Removes published entries from their records, all at once: each clear is conditional on
-    /// its own dedupe id, so neither their order nor a newer commit in between matters.
-    async fn clear_published(&self, clears: OutboxClears) -> Result<(), ServiceError> {
-        let pending = clears
-            .0
-            .iter()
-            .map(|(key, dedupe_id)| self.ledger.clear_outbox(key, dedupe_id));
-        futures::future::try_join_all(pending).await?;
-        Ok(())
+    /// One email up to the publishes; the entries they delivered are returned for the caller to
+    /// clear alongside whatever else waits only on the publish (the batch's SQS delete).
+    async fn process_email(&self, source: &MailSource) -> Processed {
+        match self.email_steps(source).await {
+            Ok((outcome, clears)) => Processed {
+                outcome: Ok(outcome),
+                clears,
+            },
+            Err(Interrupted { error, delivery }) => Processed {
+                outcome: Err(error),
+                clears: delivery.clears,
+            },
+        }
     }
 
-    /// [`Service::process_source`] up to the publishes: the entries they delivered are left in
-    /// `clears`, for the caller to clear alongside whatever else waits only on the publish (the
-    /// batch's SQS delete).
-    async fn process_source_leaving_clears(
+    /// analyzed -> judged -> committed -> delivered.
+    async fn email_steps(
         &self,
         source: &MailSource,
-        clears: &mut OutboxClears,
-    ) -> Result<Outcome, ServiceError> {
-        let raw = self.store.fetch(source).await?;
-        let analysis = (self.analyzer)(&raw);
-        let email_bytes = raw.len();
-        // The analysis owns what it needs; the raw email (up to the size limit) can go now.
-        drop(raw);
-        let mut outcome = Outcome::new(source, &analysis);
-        outcome.email_bytes = email_bytes;
-        record_identity_in_span(&outcome);
-
+    ) -> Result<(Outcome, OutboxClears), Interrupted> {
+        let analyzed = self.analyzed(source).await?;
+        record_identity_in_span(&analyzed.analysis);
+        let analysis = &analyzed.analysis;
         let checked = match &analysis.verdict {
             Ok(checked) => checked,
             Err(refused) => {
-                outcome.route = Route::Invalid;
-                outcome.reason = Some(refused.reason);
-                outcome.notify_sender = self
-                    .reject(&analysis, refused.reason, source, &mut outcome)
-                    .await?;
-                record_in_span(&outcome);
-                return Ok(outcome);
+                let notice = self.tell_refusal(analysis, refused.reason, source).await?;
+                let verdict = Verdict::refused(refused.reason, notice);
+                return Ok(outcome(source, &analyzed, verdict, Delivery::default()));
             }
         };
+        let judged = self.judged(checked, source).await?;
+        let component = route_component(checked, &judged.decision);
+        if let Some(reason) = judged.decision.refusal() {
+            let notice = match self.tell_refusal(analysis, reason, source).await {
+                Ok(notice) => notice,
+                Err(error) => return Err(interrupted(error, judged.leftovers)),
+            };
+            let verdict = Verdict {
+                component,
+                ..Verdict::refused(reason, notice)
+            };
+            return Ok(outcome(source, &analyzed, verdict, judged.leftovers));
+        }
+        let committed = match self.committed(analysis, checked, &judged, source).await {
+            Ok(committed) => committed,
+            Err(error) => return Err(interrupted(error, judged.leftovers)),
+        };
+        let mut delivery = judged.leftovers.then(self.deliver_all(&committed).await);
+        if let Some(error) = delivery.failure.take() {
+            return Err(interrupted(error, delivery));
+        }
+        let (route, reason) = match judged.recovered_routes.first() {
+            // This very email was committed by an earlier attempt that died before publishing:
+            // what it did was the recovered route.
+            Some(route) if judged.decision.route == Route::Duplicate => (*route, None),
+            _ => (judged.decision.route, judged.decision.reason),
+        };
+        let notice = match self.confirm(analysis, checked, route, source).await {
+            Ok(notice) => notice,
+            Err(error) => return Err(interrupted(error, delivery)),
+        };
+        let verdict = Verdict {
+            route,
+            reason,
+            component,
+            notice,
+        };
+        Ok(outcome(source, &analyzed, verdict, delivery))
+    }
 
+    /// Step one: the raw email fetched and analyzed by the core.
+    async fn analyzed(&self, source: &MailSource) -> Result<Analyzed, ServiceError> {
+        let raw = self.store.fetch(source).await?;
+        let analysis = (self.analyzer)(&raw);
+        // The analysis owns what it needs; the raw email (up to the size limit) can go now.
+        Ok(Analyzed {
+            analysis,
+            email_bytes: raw.len(),
+        })
+    }
+
+    /// Step two: the records the decision may consult, read consistently; any outbox entry an
+    /// earlier attempt committed but did not publish delivered before anything newer can be
+    /// published for the same event; then the rules' decision against the records as read.
+    async fn judged(
+        &self,
+        checked: &CheckedMessage,
+        source: &MailSource,
+    ) -> Result<Judged, Interrupted> {
         let keys = checked.ledger_keys();
         let read = self.ledger.read(&keys).await?;
         if read.len() != keys.len() {
@@ -250,7 +321,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
                 "the ledger answered {} records for {} keys",
                 read.len(),
                 keys.len()
-            )));
+            ))
+            .into());
         }
         let mut records: BTreeMap<EventKey, StoredRecord> = keys
             .iter()
@@ -258,11 +330,8 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             .zip(read)
             .filter_map(|(key, record)| record.map(|record| (key, record)))
             .collect();
-
-        // An earlier attempt committed these but did not get to publish them (or to say so).
-        // Deliver them before anything newer can be published for the same event.
+        let mut leftovers = Vec::new();
         let mut recovered_routes = Vec::new();
-        let mut recovered = Vec::new();
         for record in records.values_mut() {
             let Some(entry) = record.outbox.take() else {
                 continue;
@@ -270,321 +339,112 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
             if record.last_source_key.as_deref() == Some(source.key.as_str()) {
                 recovered_routes.extend(route_attribute(&entry));
             }
-            recovered.push((record.key.clone(), entry));
+            leftovers.push((record.key.clone(), entry));
         }
-        self.deliver_all(
-            recovered.iter().map(|(key, entry)| (key, entry)),
-            &mut outcome,
-            clears,
-        )
-        .await?;
-
+        let mut delivered = self.deliver_all(&leftovers).await;
+        if let Some(error) = delivered.failure.take() {
+            return Err(interrupted(error, delivered));
+        }
         let states: BTreeMap<EventKey, RecordState> = records
             .iter()
             .map(|(key, record)| (key.clone(), record.state.clone()))
             .collect();
-        let decision = decide(checked, &states);
-        outcome.route = decision.route;
-        outcome.reason = decision.reason;
-        // Report the component the route came from (the updated occurrence of a message that
-        // also repeats its unchanged master, say), not just the message's first component.
-        if let Some(event) = decision
-            .transitions
-            .iter()
-            .find(|t| t.route == decision.route && t.reason == decision.reason)
-            .and_then(|t| checked.events().get(t.component))
-        {
-            outcome.recurrence_id = event.recurrence_id.map(|rid| rid.to_string());
-            outcome.sequence = Some(event.sequence);
-        }
+        Ok(Judged {
+            decision: decide(checked, &states),
+            keys,
+            records,
+            leftovers: delivered,
+            recovered_routes,
+        })
+    }
 
-        if decision.route == Route::Invalid {
-            if let Some(reason) = decision.reason {
-                outcome.notify_sender =
-                    self.reject(&analysis, reason, source, &mut outcome).await?;
-            }
-            record_in_span(&outcome);
-            return Ok(outcome);
-        }
-
-        let writes = self.ledger_writes(
-            &analysis,
-            checked,
-            &decision.transitions,
-            decision.claims_owner.as_ref(),
-            &records,
-            source,
-        )?;
+    /// Step three: the decision's writes in one conditional commit. Returns the entries the
+    /// commit put in the outbox, for the last step to deliver.
+    async fn committed(
+        &self,
+        analysis: &Analysis,
+        checked: &CheckedMessage,
+        judged: &Judged,
+        source: &MailSource,
+    ) -> Result<Vec<(EventKey, OutboxEntry)>, ServiceError> {
+        let writes = self.ledger_writes(analysis, checked, judged, source)?;
         if !writes.is_empty() {
-            let unchanged = judged_but_not_written(&keys, &records, &writes);
-            match self.ledger.commit(&writes, &unchanged).await? {
-                CommitOutcome::Committed => {}
-                CommitOutcome::Conflict => {
-                    let key = writes
-                        .iter()
-                        .map(|write| write.record.key.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", ");
-                    return Err(ServiceError::Conflict { key });
-                }
+            let unchanged = writes::judged_but_not_written(&judged.keys, &judged.records, &writes);
+            if self.ledger.commit(&writes, &unchanged).await? == CommitOutcome::Conflict {
+                let key = writes
+                    .iter()
+                    .map(|write| write.record.key.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                return Err(ServiceError::Conflict { key });
             }
         }
-        let committed = writes
-            .iter()
-            .filter_map(|write| Some((&write.record.key, write.record.outbox.as_ref()?)));
-        self.deliver_all(committed, &mut outcome, clears).await?;
-
-        // This very email was committed by an earlier attempt that died before publishing: the
-        // ledger now calls it a duplicate of itself, but what it did was the recovered route.
-        if decision.route == Route::Duplicate
-            && let Some(route) = recovered_routes.first()
-        {
-            outcome.route = *route;
-            outcome.reason = None;
-        }
-        if self.confirm_success && outcome.route.topic().is_some() {
-            self.confirm(&analysis, checked, source, &mut outcome)
-                .await?;
-        }
-        record_in_span(&outcome);
-        Ok(outcome)
+        Ok(writes
+            .into_iter()
+            .filter_map(|write| Some((write.record.key, write.record.outbox?)))
+            .collect())
     }
+}
 
-    /// With `NOTIFY_ON_SUCCESS`: tells the sender their invitation was acted on, when the core
-    /// says they may be written to at all. The notice's dedupe id is the email's and the route's,
-    /// so a retry (or the recovery of this very email) confirms once.
-    async fn confirm(
-        &self,
-        analysis: &Analysis,
-        checked: &CheckedMessage,
-        source: &MailSource,
-        outcome: &mut Outcome,
-    ) -> Result<(), ServiceError> {
-        let sender = analysis.envelope.sender.as_deref();
-        let (Ok(()), Some(sender)) = (may_write_to(sender, &analysis.reply, &self.policy), sender)
-        else {
-            return Ok(());
-        };
-        let Some(event) = checked
-            .events()
-            .iter()
-            .find(|event| event.recurrence_id.is_none())
-            .or_else(|| checked.events().first())
-        else {
-            return Ok(());
-        };
-        let message = confirmation_message(
-            sender,
-            outcome.route,
-            event,
-            &analysis.envelope,
-            source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
-        );
-        let body = encode(&message)?;
-        self.publisher
-            .publish(
-                Topic::Rejected,
-                &body,
-                &confirmation_attributes(outcome.route),
-            )
-            .await?;
-        outcome.published.push(Published {
-            topic: Topic::Rejected,
-            dedupe_id: message.dedupe_id,
-        });
-        outcome.notify_sender = true;
-        Ok(())
-    }
-
-    /// Publishes committed outbox entries, all at once, and leaves the published ones in
-    /// `clears`. Each is its own event key's, with its own dedupe id, and the standard SNS topics
-    /// keep no order among messages anyway: published one after another, the components of a
-    /// series with exceptions cost a round trip each (benches/batch.rs). A crash before an entry
-    /// is cleared republishes it with the same dedupe id, which subscribers drop. The first
-    /// failure is returned once every entry had its try, so those that went out are cleared.
-    async fn deliver_all<'e>(
-        &self,
-        entries: impl IntoIterator<Item = (&'e EventKey, &'e OutboxEntry)>,
-        outcome: &mut Outcome,
-        clears: &mut OutboxClears,
-    ) -> Result<(), ServiceError> {
-        let entries: Vec<_> = entries.into_iter().collect();
-        let delivered =
-            futures::future::join_all(entries.iter().map(|(key, entry)| self.deliver(key, entry)))
-                .await;
-        let mut first_failure = None;
-        for ((key, entry), delivered) in entries.iter().zip(delivered) {
-            match delivered {
-                Ok(Delivered::Published) => {
-                    outcome.published.push(Published {
-                        topic: entry.topic,
-                        dedupe_id: entry.dedupe_id.clone(),
-                    });
-                    clears.0.push(((*key).clone(), entry.dedupe_id.clone()));
-                }
-                Ok(Delivered::SetAside) => outcome.set_aside.push(entry.dedupe_id.clone()),
-                Err(error) => {
-                    first_failure.get_or_insert(error);
-                }
-            }
+impl Verdict<'_> {
+    fn refused(reason: Reason, notice: Notice) -> Self {
+        Verdict {
+            route: Route::Invalid,
+            reason: Some(reason),
+            component: None,
+            notice,
         }
-        first_failure.map_or(Ok(()), Err)
     }
+}
 
-    /// Publishes one committed outbox entry. An entry the publisher refuses for good is set
-    /// aside: retried before every later email of its event, it would block the event forever.
-    async fn deliver(
-        &self,
-        key: &EventKey,
-        entry: &OutboxEntry,
-    ) -> Result<Delivered, ServiceError> {
-        let published = self
-            .publisher
-            .publish(entry.topic, &entry.body, &entry.attributes)
-            .await;
-        let Err(error) = published else {
-            return Ok(Delivered::Published);
-        };
-        if error.is_transient() {
-            return Err(error.into());
-        }
-        // `outbox_set_aside` is what the CDK app's metric filter counts.
-        tracing::error!(
-            event = "outbox_set_aside",
-            dedupe_id = %entry.dedupe_id,
-            topic = %entry.topic,
-            error = %error,
-            "the publisher refused an outbox entry for good; it is set aside in the ledger"
-        );
-        let aside = SetAsideEntry {
-            from: key.clone(),
-            entry: entry.clone(),
-            why: error.to_string(),
-        };
-        self.ledger.set_aside_outbox(&aside).await?;
-        Ok(Delivered::SetAside)
-    }
+fn interrupted(error: ServiceError, delivery: Delivery) -> Interrupted {
+    Interrupted { error, delivery }
+}
 
-    /// Tells the sender why, when the core says they may be answered (`itip::answer`).
-    /// Returns whether a `rejected` message was published.
-    async fn reject(
-        &self,
-        analysis: &Analysis,
-        reason: Reason,
-        source: &MailSource,
-        outcome: &mut Outcome,
-    ) -> Result<bool, ServiceError> {
-        let sender = analysis.envelope.sender.as_deref();
-        // Never backscatter, never a loop: the core says who may be answered, and why not.
-        let answer = may_answer(reason, sender, &analysis.reply, &self.policy);
-        let (Ok(()), Some(sender)) = (answer, sender) else {
-            outcome.no_reply_because = Some(answer.err().unwrap_or(NoReply::NoSender));
-            return Ok(false);
-        };
-        outcome.no_reply_because = None;
-        let message = rejected_message(
-            sender,
-            reason,
-            &analysis.envelope,
-            source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
-        );
-        let body = encode(&message)?;
-        let attributes = rejected_attributes(reason, analysis.method());
-        self.publisher
-            .publish(Topic::Rejected, &body, &attributes)
-            .await?;
-        outcome.published.push(Published {
-            topic: Topic::Rejected,
-            dedupe_id: message.dedupe_id,
-        });
-        Ok(true)
-    }
+/// The component the route came from (the updated occurrence of a message that also repeats its
+/// unchanged master, say), not just the message's first component.
+fn route_component<'c>(
+    checked: &'c CheckedMessage,
+    decision: &Decision,
+) -> Option<&'c EventComponent> {
+    decision
+        .transitions
+        .iter()
+        .find(|t| t.route == decision.route && t.reason == decision.reason)
+        .and_then(|t| checked.events().get(t.component))
+}
 
-    fn ledger_writes(
-        &self,
-        analysis: &Analysis,
-        checked: &CheckedMessage,
-        transitions: &[crate::core::model::Transition],
-        decision_owner: Option<&String>,
-        records: &BTreeMap<EventKey, StoredRecord>,
-        source: &MailSource,
-    ) -> Result<Vec<LedgerWrite>, ServiceError> {
-        let updated_at = utc_text((self.clock)());
-        let mut writes: Vec<LedgerWrite> = Vec::new();
-        for transition in transitions {
-            let Some(new_state) = &transition.new_state else {
-                continue;
-            };
-            if writes
-                .iter()
-                .any(|write| write.record.key == transition.key)
-            {
-                return Err(ServiceError::Internal(format!(
-                    "the decision writes {} twice",
-                    transition.key
-                )));
-            }
-            let outbox = match transition.route.topic() {
-                Some(topic) => {
-                    let event = checked.events().get(transition.component).ok_or_else(|| {
-                        ServiceError::Internal(format!(
-                            "transition for component {} of {}",
-                            transition.component,
-                            checked.events().len()
-                        ))
-                    })?;
-                    let method = checked.method();
-                    let message = event_message(
-                        transition.route,
-                        &transition.key,
-                        method,
-                        event,
-                        source_info(&analysis.envelope, source.bucket.as_deref(), &source.key),
-                    );
-                    Some(OutboxEntry {
-                        topic,
-                        body: encode(&message)?,
-                        dedupe_id: message.dedupe_id,
-                        attributes: event_attributes(transition.route, method, &transition.key.uid),
-                    })
-                }
-                None => None,
-            };
-            let previous = records.get(&transition.key);
-            writes.push(LedgerWrite {
-                expected_revision: previous.map(|record| record.revision),
-                record: StoredRecord {
-                    key: transition.key.clone(),
-                    state: new_state.clone(),
-                    revision: previous.map_or(1, |record| record.revision + 1),
-                    last_source_key: Some(source.key.clone()),
-                    updated_at: updated_at.clone(),
-                    outbox,
-                },
-            });
-        }
-        if let Some(owner) = decision_owner {
-            let key = EventKey::owner_of(checked.uid());
-            let previous = records.get(&key);
-            let first = checked.events().first().map(|event| event.version());
-            writes.push(LedgerWrite {
-                expected_revision: previous.map(|record| record.revision),
-                record: StoredRecord {
-                    state: RecordState {
-                        organizer: Some(owner.clone()),
-                        status: RecordStatus::Active,
-                        version: first.unwrap_or_default(),
-                    },
-                    revision: previous.map_or(1, |record| record.revision + 1),
-                    last_source_key: Some(source.key.clone()),
-                    updated_at: updated_at.clone(),
-                    outbox: None,
-                    key,
-                },
-            });
-        }
-        Ok(writes)
-    }
+/// The outcome of a handled email, built once: what the analysis named, the verdict, and
+/// everything delivered (leftovers of earlier attempts first, then this email's, then the notice).
+fn outcome(
+    source: &MailSource,
+    analyzed: &Analyzed,
+    verdict: Verdict<'_>,
+    delivery: Delivery,
+) -> (Outcome, OutboxClears) {
+    let analysis = &analyzed.analysis;
+    let primary = analysis.primary();
+    let reported = verdict.component.or(primary);
+    let mut published = delivery.published;
+    published.extend(verdict.notice.published);
+    let outcome = Outcome {
+        source: source.clone(),
+        route: verdict.route,
+        reason: verdict.reason,
+        uid: primary.and_then(|event| event.uid.clone()),
+        recurrence_id: reported
+            .and_then(|event| event.recurrence_id)
+            .map(|rid| rid.to_string()),
+        sequence: reported.map(|event| event.sequence),
+        told: verdict.notice.told,
+        method: analysis.method().map(|method| method.to_string()),
+        published,
+        set_aside: delivery.set_aside,
+        email_bytes: analyzed.email_bytes,
+        email_message_id: analysis.envelope.message_id.clone(),
+    };
+    record_in_span(&outcome);
+    (outcome, delivery.clears)
 }
 
 fn route_attribute(entry: &OutboxEntry) -> Option<Route> {
@@ -592,9 +452,7 @@ fn route_attribute(entry: &OutboxEntry) -> Option<Route> {
         .attributes
         .iter()
         .find(|(name, _)| name == "route")
-        .and_then(|(_, value)| {
-            serde_json::from_value(serde_json::Value::String(value.clone())).ok()
-        })
+        .and_then(|(_, value)| value.parse().ok())
 }
 
 fn encode<T: serde::Serialize>(message: &T) -> Result<String, ServiceError> {
@@ -604,36 +462,17 @@ fn encode<T: serde::Serialize>(message: &T) -> Result<String, ServiceError> {
 
 /// Fills the record span's UID and method (declared empty by `process_batch`) as soon as they are
 /// known, so that a failure later on is logged with them; a no-op outside a record span.
-fn record_identity_in_span(outcome: &Outcome) {
+fn record_identity_in_span(analysis: &Analysis) {
     let span = tracing::Span::current();
-    if let Some(uid) = &outcome.uid {
-        span.record("uid", uid.as_str());
+    if let Some(uid) = analysis.primary().and_then(|event| event.uid.as_deref()) {
+        span.record("uid", uid);
     }
-    if let Some(method) = &outcome.method {
-        span.record("method", method.as_str());
+    if let Some(method) = analysis.method() {
+        span.record("method", method.to_string().as_str());
     }
 }
 
 /// Records the final route: only for an email that was handled, never for one that failed.
 fn record_in_span(outcome: &Outcome) {
-    record_identity_in_span(outcome);
     tracing::Span::current().record("route", outcome.route.as_str());
-}
-
-/// The records the decision was judged against but does not write (the series an occurrence was
-/// judged by, an unchanged master beside an updated occurrence, a series read as absent): the
-/// commit holds only while they are as read, so a worker that changed one meanwhile (a series
-/// CANCEL, say) and this one cannot both win.
-fn judged_but_not_written(
-    keys: &[EventKey],
-    records: &BTreeMap<EventKey, StoredRecord>,
-    writes: &[LedgerWrite],
-) -> Vec<RevisionCheck> {
-    keys.iter()
-        .filter(|key| writes.iter().all(|write| &write.record.key != *key))
-        .map(|key| RevisionCheck {
-            key: key.clone(),
-            expected_revision: records.get(key).map(|record| record.revision),
-        })
-        .collect()
 }

@@ -86,6 +86,32 @@ impl NoReply {
     }
 }
 
+/// Whether the sender of one email hears from us: the one value `process` prints as
+/// `notify_sender` and `no_reply_because`, and the Lambda logs and counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Told {
+    /// A refusal (or, with `NOTIFY_ON_SUCCESS`, a confirmation) went to the notifier.
+    Yes,
+    /// A refusal that is not answered, and why ([`may_answer`]).
+    No(NoReply),
+    /// Nothing to tell: the email was acted on, or was a no-op, and no confirmation was asked.
+    #[default]
+    NothingToTell,
+}
+
+impl Told {
+    pub fn notify_sender(self) -> bool {
+        self == Told::Yes
+    }
+
+    pub fn no_reply_because(self) -> Option<NoReply> {
+        match self {
+            Told::No(why) => Some(why),
+            Told::Yes | Told::NothingToTell => None,
+        }
+    }
+}
+
 /// Whether a refusal for `reason` may be told to `sender`; `Err` says why not.
 pub fn may_answer(
     reason: Reason,

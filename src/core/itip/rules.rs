@@ -62,8 +62,6 @@ pub fn decide(message: &CheckedMessage, ledger: &BTreeMap<EventKey, RecordState>
         Some(chosen) => Decision {
             route: chosen.route,
             reason: chosen.reason,
-            // Only refusals are answered; an ignored CANCEL is not the sender's mistake to fix.
-            notify_sender: false,
             transitions,
             claims_owner,
         },
@@ -570,9 +568,9 @@ mod tests {
             format!("{:?}, want {reason:?}", decision.reason),
         );
         check(
-            "notify_sender",
-            !decision.notify_sender,
-            "true, want false".to_owned(),
+            "refusal",
+            decision.refusal().is_none(),
+            format!("{:?}, want none", decision.refusal()),
         );
         let [transition] = decision.transitions.as_slice() else {
             check(
@@ -857,7 +855,10 @@ mod tests {
         }
         assert!(problems.is_empty(), "{}", problems.join("\n"));
         // And the sender is told.
-        assert!(Decision::refused(Reason::SenderNotOrganizer).notify_sender);
+        assert_eq!(
+            Decision::refused(Reason::SenderNotOrganizer).refusal(),
+            Some(Reason::SenderNotOrganizer)
+        );
     }
 
     #[test]
@@ -939,7 +940,7 @@ mod tests {
         );
         assert_eq!(cancel.route, Route::Ignored);
         assert_eq!(cancel.reason, Some(Reason::UnknownEvent));
-        assert!(!cancel.notify_sender);
+        assert!(!cancel.refusal().is_some_and(Reason::notify_sender));
         let written = cancel.transitions.first().and_then(|t| t.new_state.clone());
         assert_eq!(
             written,
@@ -1035,7 +1036,7 @@ mod tests {
         );
         let decision = decide(&analysis, &BTreeMap::new());
         assert_eq!((decision.route, decision.reason), (Route::Create, None));
-        assert!(!decision.notify_sender);
+        assert!(!decision.refusal().is_some_and(Reason::notify_sender));
         assert_eq!(
             routes(&decision),
             vec![
@@ -1158,7 +1159,7 @@ mod tests {
         let decision = decide(&analysis, &BTreeMap::new());
         assert_eq!(decision.route, Route::Ignored);
         assert_eq!(decision.reason, Some(Reason::UnknownEvent));
-        assert!(!decision.notify_sender);
+        assert!(!decision.refusal().is_some_and(Reason::notify_sender));
         assert_eq!(
             routes(&decision),
             vec![
@@ -1199,7 +1200,7 @@ mod tests {
         let decision = decide(&analysis, &ledger);
         assert_eq!(decision, Decision::refused(Reason::SenderNotOrganizer));
         assert_eq!(decision.route, Route::Invalid);
-        assert!(decision.notify_sender);
+        assert!(decision.refusal().is_some_and(Reason::notify_sender));
         assert!(decision.transitions.is_empty());
     }
 
@@ -1409,7 +1410,7 @@ mod tests {
                 prop_assert!(decision.reason.is_some());
                 return Ok(());
             }
-            prop_assert!(!decision.notify_sender);
+            prop_assert!(!decision.refusal().is_some_and(Reason::notify_sender));
             prop_assert_eq!(decision.transitions.len(), message.events().len());
             let publishes: Vec<&Transition> = decision
                 .transitions
