@@ -9,32 +9,35 @@ use std::path::{Path, PathBuf};
 use invite_router::core::itip::answer::NoReply;
 use invite_router::core::model::Reason;
 
+/// The cells of each body row of the first Markdown table whose header line starts with
+/// `header` (the `|---|` line skipped), trimmed.
+fn table_rows(markdown: &str, header: &str) -> Vec<Vec<String>> {
+    markdown
+        .lines()
+        .map(str::trim)
+        .skip_while(|line| !line.starts_with(header))
+        .skip(1)
+        .take_while(|line| line.starts_with('|'))
+        .filter(|line| !line.starts_with("|---"))
+        .map(|line| {
+            line.trim_matches('|')
+                .split('|')
+                .map(|cell| cell.trim().to_owned())
+                .collect()
+        })
+        .collect()
+}
+
 /// `code -> sender told?` for every row of the first Markdown table whose header starts with
 /// `| reason |`. A row may name several codes (`spam` / `virus`).
 fn reason_table(markdown: &str) -> BTreeMap<String, bool> {
     let mut rows = BTreeMap::new();
-    let mut in_table = false;
-    for line in markdown.lines() {
-        let line = line.trim();
-        if line.starts_with("| reason |") {
-            in_table = true;
-            continue;
-        }
-        if !in_table {
-            continue;
-        }
-        if !line.starts_with('|') {
-            break;
-        }
-        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+    for cells in table_rows(markdown, "| reason |") {
         let (Some(codes), Some(told)) = (cells.first(), cells.last()) else {
             continue;
         };
-        if codes.starts_with("---") {
-            continue;
-        }
         for code in codes.split('/') {
-            rows.insert(code.trim().trim_matches('`').to_owned(), *told == "yes");
+            rows.insert(code.trim().trim_matches('`').to_owned(), told == "yes");
         }
     }
     rows
@@ -99,30 +102,10 @@ fn design_reason_table_matches_the_code() {
 /// The codes in the first column of the first table whose header starts with
 /// `| \`no_reply_because\` |`, in the document's order.
 fn who_is_answered_table(markdown: &str) -> Vec<String> {
-    let mut codes = Vec::new();
-    let mut in_table = false;
-    for line in markdown.lines().map(str::trim) {
-        if line.starts_with("| `no_reply_because` |") {
-            in_table = true;
-            continue;
-        }
-        if !in_table {
-            continue;
-        }
-        if !line.starts_with('|') {
-            break;
-        }
-        let first = line
-            .trim_matches('|')
-            .split('|')
-            .next()
-            .unwrap_or_default()
-            .trim();
-        if !first.starts_with("---") {
-            codes.push(first.trim_matches('`').to_owned());
-        }
-    }
-    codes
+    table_rows(markdown, "| `no_reply_because` |")
+        .into_iter()
+        .filter_map(|cells| Some(cells.first()?.trim_matches('`').to_owned()))
+        .collect()
 }
 
 /// "Who is answered" in README.md and docs/DESIGN.md has one row per reason not to answer the

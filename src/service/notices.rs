@@ -20,6 +20,19 @@ pub(super) struct Notice {
     pub published: Option<Published>,
 }
 
+impl Notice {
+    /// A notice published on the `rejected` topic for the notifier.
+    fn sent(dedupe_id: String) -> Notice {
+        Notice {
+            told: Told::Yes,
+            published: Some(Published {
+                topic: Topic::Rejected,
+                dedupe_id,
+            }),
+        }
+    }
+}
+
 impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
     /// Tells the sender why, when the core says they may be answered (`itip::answer`).
     pub(super) async fn tell_refusal(
@@ -49,13 +62,7 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         self.publisher
             .publish(Topic::Rejected, &body, &attributes)
             .await?;
-        Ok(Notice {
-            told: Told::Yes,
-            published: Some(Published {
-                topic: Topic::Rejected,
-                dedupe_id: message.dedupe_id,
-            }),
-        })
+        Ok(Notice::sent(message.dedupe_id))
     }
 
     /// With `NOTIFY_ON_SUCCESS`: tells the sender their invitation was acted on (`route`), when
@@ -96,12 +103,6 @@ impl<M: MailStore, L: Ledger, P: Publisher> Service<M, L, P> {
         self.publisher
             .publish(Topic::Rejected, &body, &confirmation_attributes(route))
             .await?;
-        Ok(Notice {
-            told: Told::Yes,
-            published: Some(Published {
-                topic: Topic::Rejected,
-                dedupe_id: message.dedupe_id,
-            }),
-        })
+        Ok(Notice::sent(message.dedupe_id))
     }
 }
